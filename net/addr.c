@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -346,7 +347,7 @@ static int addr_link_parse(const struct nlmsghdr *nlh, struct addr_link *ret)
 		if (mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0 ||
 		    mnl_attr_get_payload_len(tb[IFLA_IFNAME]) > sizeof(l.name))
 			return -EBADMSG;
-		strcpy(l.name, mnl_attr_get_str(tb[IFLA_IFNAME]));
+		snprintf(l.name, sizeof(l.name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
 	}
 	if (tb[IFLA_MTU]) {
 		if (mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) < 0)

@@ -144,7 +144,7 @@ int sysctl_if_get(int family, const char *ifname, const char *key, int *ret_valu
 int sysctl_if_set(int family, const char *ifname, const char *key, int value, int *ret_old)
 {
 	char path[SYSCTL_PATH_MAX];
-	int old;
+	int old = 0;
 	int r;
 
 	r = sysctl_if_path(family, ifname, key, path, sizeof(path));

@@ -217,6 +217,19 @@ for pair in "10.77.0.30/24 10.77.0.30" "fd77::30/64 fd77::30"; do
 	fi
 done
 
+# A notification socket that overflows says so (-ENOBUFS), and a full
+# listing then has everything: the daemon's way to resynchronise.
+for j in $(seq 1 200); do echo "addr add 10.99.0.$j/32 dev va"; done >"$TMP/batch"
+bg "$TMP/watch" in_node "$T" watch va 1500 hold 1000 rcvbuf 4096 quiet
+wpid=$LAST
+poll 5 grep -q ready "$TMP/watch"
+ip -n $NODE -batch "$TMP/batch"
+wait $wpid || true
+check "an overflowing notification socket reports -ENOBUFS" grep -qx overflow "$TMP/watch"
+check "addr_list then sees all 200 addresses" \
+	sh -c "[ \$(ip netns exec $NODE '$T' list va | grep -c '^10\.99\.0\.') -eq 200 ]"
+ip -n $NODE addr flush dev va to 10.99.0.0/24
+
 bg "$TMP/watch" in_node "$T" watch va 5000 link down
 wpid=$LAST
 poll 5 grep -q ready "$TMP/watch"

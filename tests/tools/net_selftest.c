@@ -7,7 +7,6 @@
  * test can poll for it instead of sleeping. */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +24,13 @@
 #include "net/diag.h"
 #include "net/sysctl.h"
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "net_selftest: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(2);
-}
+#define die(...)                                                                                   \
+	do {                                                                                       \
+		fputs("net_selftest: ", stderr);                                                   \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fputs("\n", stderr);                                                               \
+		exit(2);                                                                           \
+	} while (0)
 
 static long long now_ms(void)
 {
@@ -386,6 +379,8 @@ struct watch_ctx {
 	struct ipaddr want;
 	bool want_up;
 	bool seen;
+	bool quiet;
+	long events;
 };
 
 static void watch_cb(const struct addr_event *ev, void *arg)
@@ -394,6 +389,9 @@ static void watch_cb(const struct addr_event *ev, void *arg)
 	char text[IPADDR_PREFIX_STRLEN];
 
 	if (c->ifindex && ev->ifindex != c->ifindex)
+		return;
+	c->events++;
+	if (c->quiet)
 		return;
 	if (ev->type == ADDR_EVENT_LINK) {
 		printf("link %d %s\n", ev->ifindex,
@@ -441,32 +439,55 @@ static int watch_loop(struct addr_handle *h, struct watch_ctx *c, long long time
 	return 0;
 }
 
-/* watch DEV TIMEOUT_MS [new ADDR | del ADDR | link up | link down]: print
- * the events of DEV; stop at the one named (exit 1 if it does not come in
- * time), or at the timeout when none is named. */
+/* watch DEV TIMEOUT_MS [new ADDR | del ADDR | link up | link down]
+ *       [hold MS] [rcvbuf BYTES] [quiet]: print the events of DEV; stop at
+ * the one named (exit 1 if it does not come in time), or at the timeout when
+ * none is named. "hold" waits before the first read and "rcvbuf" shrinks the
+ * socket's buffer, to make it overflow; "quiet" prints only "overflow" lines
+ * and the number of events. */
 static int cmd_watch(int argc, char **argv)
 {
 	struct watch_ctx c = {0};
 	struct addr_handle *h;
+	int hold_ms = 0;
+	int rcvbuf = 0;
 	int r;
 
-	if (argc != 2 && argc != 4)
-		die("usage: watch DEV TIMEOUT_MS [new ADDR | del ADDR | link up | link down]");
+	if (argc < 2)
+		die("usage: watch DEV TIMEOUT_MS [new ADDR | del ADDR | link up | link down] "
+		    "[hold MS] [rcvbuf BYTES] [quiet]");
 	c.ifindex = ifindex_of(argv[0]);
-	if (argc == 4) {
-		if (strcmp(argv[2], "link") == 0) {
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "quiet") == 0) {
+			c.quiet = true;
+		} else if (i + 1 >= argc) {
+			die("watch: '%s' needs an argument", argv[i]);
+		} else if (strcmp(argv[i], "hold") == 0) {
+			hold_ms = parse_int(argv[++i], 0, 600000);
+		} else if (strcmp(argv[i], "rcvbuf") == 0) {
+			rcvbuf = parse_int(argv[++i], 1, 1 << 30);
+		} else if (strcmp(argv[i], "link") == 0) {
 			c.stop_on_link = true;
-			c.want_up = strcmp(argv[3], "up") == 0;
-		} else {
+			c.want_up = strcmp(argv[++i], "up") == 0;
+		} else if (strcmp(argv[i], "new") == 0 || strcmp(argv[i], "del") == 0) {
 			c.stop_on_addr = true;
-			c.want_type = strcmp(argv[2], "del") == 0 ? ADDR_EVENT_DEL : ADDR_EVENT_NEW;
-			parse_addr(argv[3], &c.want);
+			c.want_type = strcmp(argv[i], "del") == 0 ? ADDR_EVENT_DEL : ADDR_EVENT_NEW;
+			parse_addr(argv[++i], &c.want);
+		} else {
+			die("watch: unexpected '%s'", argv[i]);
 		}
 	}
 	h = open_addr();
+	if (rcvbuf &&
+	    setsockopt(addr_fd(h), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		die("SO_RCVBUFFORCE: %s", strerror(errno));
 	printf("ready\n");
 	fflush(stdout);
+	if (hold_ms)
+		usleep((useconds_t)hold_ms * 1000);
 	r = watch_loop(h, &c, parse_int(argv[1], 1, 600000));
+	if (c.quiet)
+		printf("events %ld\n", c.events);
 	addr_close(h);
 	return r;
 }
@@ -570,8 +591,9 @@ static int capture_arp(const uint8_t *f, size_t len, const struct ipaddr *addr)
 	mac_text(p + 18, tha);
 	printf("arp dst=%s htype=%u ptype=0x%04x hlen=%u plen=%u op=%u sha=%s spa=%s tha=%s "
 	       "tpa=%s\n",
-	       dst, p[0] << 8 | p[1], p[2] << 8 | p[3], p[4], p[5], p[6] << 8 | p[7], sha,
-	       ipaddr_format(&s, spa, sizeof(spa)), tha, ipaddr_format(&t, tpa, sizeof(tpa)));
+	       dst, (unsigned)(p[0] << 8 | p[1]), (unsigned)(p[2] << 8 | p[3]), p[4], p[5],
+	       (unsigned)(p[6] << 8 | p[7]), sha, ipaddr_format(&s, spa, sizeof(spa)), tha,
+	       ipaddr_format(&t, tpa, sizeof(tpa)));
 	return 1;
 }
 
