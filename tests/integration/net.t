@@ -120,6 +120,18 @@ check "IPv6 /128 added with NODAD and NOPREFIXROUTE, not tentative" \
 check "no prefix route for the IPv6 address" \
 	sh -c "! ip -n $NODE -6 route show fd77::10 | grep -q ."
 
+# Source address selection (RFC 6724 rule 8, capped at the address's prefix
+# length) prefers a /128 over the node's own /64 for every on-link peer: a
+# preferred IPv6 DVIPA would become the source of the node's own
+# connections. Deprecating it (preferred lifetime 0) prevents that.
+check "a preferred IPv6 DVIPA is chosen as source for the node's traffic" \
+	sh -c "ip -n $NODE -6 route get fd77::2 | grep -q 'src fd77::10 '"
+in_node "$T" add va fd77::10/128 forever 0
+check "deprecated (preferred 0), it is not" \
+	sh -c "ip -n $NODE -6 route get fd77::2 | grep -q 'src fd77::1 '"
+check "an IPv4 /32 DVIPA is never the source: the subnet route's is" \
+	sh -c "ip -n $NODE route get 10.77.0.2 | grep -q 'src 10.77.0.1 '"
+
 in_node "$T" add va 10.88.0.10/24 30
 check "IPv4 /24 without a prefix route (default)" \
 	sh -c "ip -n $NODE route show 10.88.0.0/24 | grep -c . | grep -qx 0"
@@ -137,6 +149,23 @@ in_node "$T" del va fd88::10/64
 check "IPv6 prefix route of a finite-lifetime address outlives it" \
 	sh -c "ip -n $NODE -6 route show fd88::/64 | grep -q expires"
 ip -n $NODE -6 route del fd88::/64 dev va
+
+# Why DVIPAs go on the LAN interface as host addresses: a /24 DVIPA in the
+# node's own subnet is an IPv4 "secondary" of the node's address and dies
+# with it (promote_secondaries=0, the kernel default); a /32 is on its own.
+ip -n $NODE link add vx type veth peer name vy
+ip -n $NODE link set vx up
+in_node sysctl -qw net.ipv4.conf.vx.promote_secondaries=0
+ip -n $NODE addr add 10.66.0.1/24 dev vx
+in_node "$T" add vx 10.66.0.10/24 30
+in_node "$T" add vx 10.66.0.11/32 30
+check "a /24 DVIPA in the node's subnet is a secondary address (flag 0x1)" \
+	sh -c "ip netns exec $NODE '$T' list vx | grep -q '^10.66.0.10/24 flags=0x201 '"
+ip -n $NODE addr del 10.66.0.1/24 dev vx
+check "removing the node's own address takes the /24 DVIPA with it, not the /32" \
+	sh -c "! ip netns exec $NODE '$T' list vx | grep -q '^10.66.0.10/' &&
+	       ip netns exec $NODE '$T' list vx | grep -q '^10.66.0.11/32 '"
+ip -n $NODE link del vx
 
 # A refresh is a replace: the lifetime restarts from what is given.
 in_node "$T" add va 10.77.0.11/32 100
@@ -243,7 +272,7 @@ check "link up seen as an event" wait $wpid
 # IPv6 drops its addresses on link down (keep_addr_on_down=0): the daemon
 # learns it from the del events and re-adds. Re-add the fixture's own.
 ip -n $NODE addr replace fd77::1/64 dev va nodad
-in_node "$T" add va fd77::10/128
+in_node "$T" add va fd77::10/128 forever 0
 poll 5 sh -c "ip -n $NODE link show va | grep -q 'state UP'"
 
 # ---- gratuitous ARP --------------------------------------------------
@@ -326,7 +355,7 @@ check "1 on port 8081, through the dual-stack socket, reported as IPv4" \
 want=0
 check "none on port 9999" count_is 10.77.0.10 9999
 want=2
-check "2 connections on fd77::10" poll 5 count_is fd77::10
+check "2 connections on fd77::10 (deprecated, still accepting)" poll 5 count_is fd77::10
 want=0
 check "none on the node's own address 10.77.0.1" count_is 10.77.0.1
 check "the peer's side is not counted on the node: none on 10.77.0.2" count_is 10.77.0.2

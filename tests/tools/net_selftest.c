@@ -261,6 +261,14 @@ static int cmd_offline(void)
 
 /* ---- addresses ------------------------------------------------------ */
 
+/* A lifetime in seconds, or "forever". */
+static uint32_t parse_lft(const char *s, int min)
+{
+	if (strcmp(s, "forever") == 0)
+		return ADDR_LIFETIME_FOREVER;
+	return (uint32_t)parse_int(s, min, 1 << 30);
+}
+
 /* add DEV ADDR/LEN [VALID [PREFERRED]] [prefixroute] */
 static int cmd_add(int argc, char **argv)
 {
@@ -278,9 +286,9 @@ static int cmd_add(int argc, char **argv)
 		if (strcmp(argv[i], "prefixroute") == 0)
 			s.flags |= ADDR_F_PREFIX_ROUTE;
 		else if (i == 2)
-			s.valid_lft = s.preferred_lft = (uint32_t)parse_int(argv[i], 1, 1 << 30);
+			s.valid_lft = s.preferred_lft = parse_lft(argv[i], 1);
 		else if (i == 3)
-			s.preferred_lft = (uint32_t)parse_int(argv[i], 0, 1 << 30);
+			s.preferred_lft = parse_lft(argv[i], 0);
 		else
 			die("unexpected '%s'", argv[i]);
 	}
