@@ -474,18 +474,16 @@ static int addr_event_parse(const struct nlmsghdr *nlh, struct addr_event *ev)
 int addr_read_events(struct addr_handle *h, addr_event_fn fn, void *arg)
 {
 	for (int i = 0; i < ADDR_MON_BATCH; i++) {
-		ssize_t len = mnl_socket_recvfrom(h->mon, h->buf, sizeof(h->buf));
+		ssize_t len = nl_recv(mnl_socket_get_fd(h->mon), h->buf, sizeof(h->buf));
 		const struct nlmsghdr *nlh;
 		int left;
 
-		if (len < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			/* Not from the kernel (libmnl checks the sender). */
-			if (errno == EINTR || errno == ESRCH)
-				continue;
-			return -errno;
-		}
+		if (len == -EAGAIN || len == -EWOULDBLOCK)
+			return 0;
+		if (len == -EINTR || len == -ESRCH)
+			continue;
+		if (len < 0)
+			return (int)len;
 		left = (int)len;
 		for (nlh = (const struct nlmsghdr *)h->buf; mnl_nlmsg_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left)) {

@@ -66,9 +66,9 @@ static bool announce_addr_ok(const struct ipaddr *addr)
 {
 	static const uint8_t zero[16];
 
+	/* IPv4: not 0.0.0.0/8, not multicast, class E or broadcast. */
 	if (addr->family == IPADDR_V4)
-		return memcmp(addr->bytes, zero, 4) != 0 && (addr->bytes[0] & 0xf0) != 0xe0 &&
-		       addr->bytes[0] != 0xff;
+		return addr->bytes[0] != 0 && addr->bytes[0] < 224;
 	if (addr->family == IPADDR_V6)
 		return memcmp(addr->bytes, zero, 16) != 0 && addr->bytes[0] != 0xff;
 	return false;

@@ -76,6 +76,28 @@ uint32_t nl_portid(const struct nl *n)
 	return n->portid;
 }
 
+ssize_t nl_recv(int fd, void *buf, size_t size)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = {.iov_base = buf, .iov_len = size};
+	struct msghdr msg = {
+	    .msg_name = &from,
+	    .msg_namelen = sizeof(from),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	};
+	ssize_t len;
+
+	len = recvmsg(fd, &msg, 0);
+	if (len < 0)
+		return -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -ENOSPC;
+	if (msg.msg_namelen != sizeof(from) || from.nl_pid != 0)
+		return -ESRCH;
+	return len;
+}
+
 /* Outcome of one message of a reply. */
 enum nl_step {
 	NL_MORE, /* keep reading */
@@ -142,15 +164,16 @@ int nl_request(struct nl *n, struct nlmsghdr *nlh, nl_msg_fn fn, void *arg)
 		return -errno;
 
 	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->sock, n->buf, sizeof(n->buf));
+		ssize_t len = nl_recv(mnl_socket_get_fd(n->sock), n->buf, sizeof(n->buf));
 		const struct nlmsghdr *m;
 		int left;
 
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
-		}
+		if (len == -EINTR || len == -ESRCH)
+			continue;
+		if (len == -EAGAIN || len == -EWOULDBLOCK)
+			return -ETIMEDOUT;
+		if (len < 0)
+			return (int)len;
 		left = (int)len;
 		for (m = (const struct nlmsghdr *)n->buf; mnl_nlmsg_ok(m, left);
 		     m = mnl_nlmsg_next(m, &left)) {

@@ -8,6 +8,7 @@
 #define DVIPA_NET_NL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/netlink.h>
 
@@ -29,6 +30,12 @@ int nl_open(int bus, struct nl **ret);
 void nl_close(struct nl *n);
 int nl_fd(const struct nl *n);
 uint32_t nl_portid(const struct nl *n);
+
+/* Receive one datagram from a netlink socket fd into buf. Returns its
+ * length, -ESRCH for a datagram that did not come from the kernel (dropped:
+ * only a privileged process could send it, but it is not ours to believe),
+ * -ENOSPC when it did not fit, or -errno (-EAGAIN, -ENOBUFS, ...). */
+ssize_t nl_recv(int fd, void *buf, size_t size);
 
 /* Send the request in nlh (type and flags set by the caller; NLM_F_REQUEST,
  * the sequence number and the port id are filled here; a non-dump request
