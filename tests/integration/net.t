@@ -67,7 +67,10 @@ in_peer() { ip netns exec $PEER "$@"; }
 bg() {
 	out=$1
 	shift
-	"$@" >"$out" 2>&1 &
+	# Empty it now: the child's own redirection happens later, and a poll
+	# for "ready" must not find the previous user's.
+	: >"$out"
+	"$@" >>"$out" 2>&1 &
 	PIDS="$PIDS $!"
 	LAST=$!
 }
