@@ -103,7 +103,8 @@ int addr_del(struct addr_handle *h, int ifindex, const struct ipaddr *addr, uint
 
 /* Every IPv4 and IPv6 address of ifindex (0: of every interface), as one
  * malloc'd array the caller frees with free(); *ret_v is NULL when there are
- * none. Returns 0 or -errno; outputs untouched on failure. */
+ * none. Returns 0 or -errno (-EINTR when concurrent changes interrupted the
+ * dump on every retry); outputs untouched on failure. */
 int addr_list(struct addr_handle *h, int ifindex, struct addr_info **ret_v, size_t *ret_n);
 
 /* State of one link. Returns 0 or -errno (-ENODEV). */
