@@ -25,7 +25,7 @@ FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench
+.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench tools
 
 all: $(B)/dvipad $(B)/dvipactl
 
@@ -57,6 +57,17 @@ $(B)/unit-tests: $(call obj,obj,$(UNIT_SRC)) $(B)/libcore.a
 $(B)/unit-tests-san: $(call obj,san,$(UNIT_SRC)) $(B)/libcore-san.a
 	$(CC) $(SANFLAGS) -o $@ $^ -lm
 
+# Small C programs that integration tests drive: one per tests/tools/*.c,
+# linked with the net layer and core.
+NET_SRC   := $(sort $(wildcard net/*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
+
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(call obj,obj,$(NET_SRC)) $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lmnl
+
+tools: $(TOOL_BINS)
+
 # libFuzzer targets: one binary per fuzz/fuzz_*.c, linked with all of core.
 $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
@@ -82,7 +93,7 @@ fuzz: deps $(FUZZ_BINS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 	DVIPA_LONG=1 $(MAKE) unit
 
-integration: all
+integration: all tools
 	prove -v tests/integration/*.t
 
 check: deps
