@@ -301,6 +301,17 @@ perf() { # label
 }
 perf "offloads on"
 
+# With forwarding on INTERFACE, bpf_fib_lookup() answers and the program
+# writes the MACs itself instead of going through the kernel's neighbour path.
+ip netns exec $N1 sysctl -qw net.ipv4.conf.eth0.forwarding=1 net.ipv6.conf.eth0.forwarding=1
+neigh0=$(counter $N1 fib_fwd_disabled)
+encap0=$(counter $N1 encap)
+bulk "offloads on, forwarding on"
+check "with forwarding on, n1 forwarded through its own fib lookup" \
+	[ "$(counter $N1 fib_fwd_disabled)" = "$neigh0" -a "$(counter $N1 encap)" -gt "$encap0" ]
+perf "offloads on, forwarding on"
+ip netns exec $N1 sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv6.conf.eth0.forwarding=0
+
 for ns in $C $NODES; do
 	ip netns exec $ns ethtool -K eth0 tso off gso off gro off 2>/dev/null
 done
