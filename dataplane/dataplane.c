@@ -110,19 +110,23 @@ void dp_free(struct dp *dp)
 
 static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	struct bpf_tc_hook hook = {.sz = sizeof(hook), .ifindex = ifindex, .attach_point = point};
 	/* REPLACE: a filter left at our handle by a crashed loader is swapped
 	 * for ours in one step, without a window without program. */
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIORITY,
-	            .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	struct bpf_tc_opts opts = {.sz = sizeof(opts),
+	                           .handle = DP_TC_HANDLE,
+	                           .priority = DP_TC_PRIORITY,
+	                           .prog_fd = prog_fd,
+	                           .flags = BPF_TC_F_REPLACE};
 
 	return bpf_tc_attach(&hook, &opts);
 }
 
 static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIORITY);
+	struct bpf_tc_hook hook = {.sz = sizeof(hook), .ifindex = ifindex, .attach_point = point};
+	struct bpf_tc_opts opts = {
+	    .sz = sizeof(opts), .handle = DP_TC_HANDLE, .priority = DP_TC_PRIORITY};
 	int err = bpf_tc_detach(&hook, &opts);
 
 	/* No filter (-ENOENT), or no clsact qdisc at all (-EINVAL). */
@@ -133,8 +137,8 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 
 static int tc_hook_destroy(int ifindex)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-	            .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct bpf_tc_hook hook = {
+	    .sz = sizeof(hook), .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS};
 	int err = bpf_tc_hook_destroy(&hook);
 
 	return err == -ENOENT || err == -EINVAL ? 0 : err;
@@ -142,8 +146,8 @@ static int tc_hook_destroy(int ifindex)
 
 int dp_attach(struct dp *dp, int ifindex)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-	            .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct bpf_tc_hook hook = {
+	    .sz = sizeof(hook), .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS};
 	bool created = false;
 	int err;
 

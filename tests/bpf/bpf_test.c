@@ -48,14 +48,13 @@ static struct dp *dp;
 static int ifindex;
 static int n_run, n_failed, case_failed;
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
 	printf("#   ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vprintf(fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): false positive */
 	va_end(ap);
 	printf("\n");
 	case_failed = 1;
@@ -89,14 +88,13 @@ static struct ipaddr ip(const char *text)
 	return a;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 {
 	char cmd[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	va_end(ap);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -114,11 +112,17 @@ static void run(enum dp_prog prog, const struct pkt *in, struct result *r)
 {
 	uint64_t before[DP_CNT_MAX], after[DP_CNT_MAX];
 	struct __sk_buff ctx = {.ifindex = (uint32_t)ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b, .data_size_in = (uint32_t)in->len,
-	            .data_out = r->out.b, .data_size_out = sizeof(r->out.b), .ctx_in = &ctx,
-	            .ctx_size_in = sizeof(ctx), .repeat = 1);
+	struct bpf_test_run_opts opts;
 
 	memset(r, 0, sizeof(*r));
+	opts = (struct bpf_test_run_opts){.sz = sizeof(opts),
+	                                  .data_in = in->b,
+	                                  .data_size_in = (uint32_t)in->len,
+	                                  .data_out = r->out.b,
+	                                  .data_size_out = sizeof(r->out.b),
+	                                  .ctx_in = &ctx,
+	                                  .ctx_size_in = sizeof(ctx),
+	                                  .repeat = 1};
 	if (dp_counters_read(dp, before, DP_CNT_MAX) < 0)
 		memset(before, 0, sizeof(before));
 	r->ret = bpf_prog_test_run_opts(dp_prog_fd(dp, prog), &opts);
