@@ -175,6 +175,7 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/liblayers.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
+.SECONDARY: $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/tools/*.c))
 DP_TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/dp_*.c))
 integration: $(B)/bpf-tests $(DP_TOOLS)
 # ---- end of BPF data plane ---------------------------------------------------
