@@ -58,13 +58,8 @@ $(B)/unit-tests-san: $(call obj,san,$(UNIT_SRC)) $(B)/libcore-san.a
 	$(CC) $(SANFLAGS) -o $@ $^ -lm
 
 # Small C programs that integration tests drive: one per tests/tools/*.c,
-# linked with the net layer and core.
-NET_SRC   := $(sort $(wildcard net/*.c))
+# linked with the layers and core (rule below, with the data plane's).
 TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
-
-$(B)/tools/%: $(B)/obj/tests/tools/%.o $(call obj,obj,$(NET_SRC)) $(B)/libcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lmnl
 
 tools: $(TOOL_BINS)
 
@@ -187,8 +182,7 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/liblayers.a $(B)/libcore.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 .SECONDARY: $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/tools/*.c))
-DP_TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/dp_*.c))
-integration: $(B)/bpf-tests $(DP_TOOLS)
+integration: $(B)/bpf-tests
 # ---- end of BPF data plane ---------------------------------------------------
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
