@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/config_parser.h"
 #include "core/lexer.h"
@@ -178,10 +179,29 @@ static bool config_mask(const struct lexer_token *t, uint8_t *len)
 	       ipaddr_parse_mask4(buf, len) == 0;
 }
 
+/* A word that starts like a statement keyword but is none. */
+static bool config_like_statement(const struct lexer_token *t)
+{
+	return (t->len > 4 && strncasecmp(t->text, "VIPA", 4) == 0) ||
+	       (t->len > 7 && strncasecmp(t->text, "ENDVIPA", 7) == 0);
+}
+
+void config_extra(struct config_parser *p, const struct lexer_token *t, const char *stmt,
+                  const char *what)
+{
+	if (config_like_statement(t))
+		config_err(p, t, "not a statement keyword");
+	else
+		config_err(p, t, "%s %s", stmt, what);
+}
+
 void config_bad_word(struct config_parser *p, const struct lexer_token *t, const char *what)
+
 {
 	if (config_zos_option(t))
 		config_err(p, t, "a z/OS option that dvipa does not support");
+	else if (config_like_statement(t))
+		config_err(p, t, "not a statement keyword");
 	else
 		config_err(p, t, "not %s", what);
 }
@@ -392,23 +412,29 @@ static void config_no_operands(struct config_parser *p, struct config_words *s)
 	const struct lexer_token *t = config_peek(s);
 
 	if (t)
-		config_err(p, t, "%s takes no operands", s->name);
+		config_extra(p, t, s->name, "takes no operands");
 }
 
 static void config_stmt_interface(struct config_parser *p, struct config_words *s)
 {
 	const struct lexer_token *t = config_next(s);
-	bool ok = true;
+	bool ok = true, first = !p->have_interface;
 
 	if (p->in_block)
 		config_err(p, s->kw, "INTERFACE belongs outside the VIPADYNAMIC block");
-	if (p->have_interface)
+	if (!first)
 		config_err(p, s->kw, "INTERFACE is given twice (first at line %u)",
 		           p->interface_kw->pos.line);
+	/* Even without a valid name, the statement is there: no "missing
+	 * INTERFACE" error follows. */
+	p->have_interface = true;
+	if (first)
+		p->interface_kw = s->kw;
 	if (!t) {
 		config_err(p, s->kw, "INTERFACE needs the name of the LAN interface");
 		return;
 	}
+
 	if (t->len >= CONFIG_IFNAME_MAX || (t->len == 1 && t->text[0] == '.') ||
 	    (t->len == 2 && t->text[0] == '.' && t->text[1] == '.'))
 		ok = false;
@@ -423,14 +449,10 @@ static void config_stmt_interface(struct config_parser *p, struct config_words *
 		           "not a Linux interface name (1 to 15 printable ASCII characters, "
 		           "no '/' or ':')");
 	if ((t = config_peek(s)))
-		config_err(p, t, "INTERFACE takes one name");
-	if (ok && !p->have_interface) {
+		config_extra(p, t, "INTERFACE", "takes one name");
+	if (ok && first) {
 		memcpy(p->c->interface, s->v[0].text, s->v[0].len);
 		p->c->interface[s->v[0].len] = '\0';
-	}
-	if (!p->have_interface) {
-		p->have_interface = true;
-		p->interface_kw = s->kw;
 	}
 }
 
@@ -524,12 +546,14 @@ static void config_stmt_vipa(struct config_parser *p, struct config_words *s,
 		struct ipaddr a;
 
 		if (kind == CONFIG_VIPADEFINE && !is_mask) {
-			if (config_addr(t, &a) == 0)
+			if (config_addr(t, &a) < 0)
+				config_bad_word(p, t, "a dotted mask");
+			else if (s->i + 1 < s->n)
+				config_err(p, t, "not a dotted mask (its ones must be contiguous)");
+			else
 				config_err(p, t,
 				           "an IPv4 VIPADEFINE needs the dotted mask before "
 				           "its addresses");
-			else
-				config_bad_word(p, t, "a dotted mask");
 			return;
 		}
 		/* VIPABACKUP: a word that is a mask and has an address after it
@@ -583,9 +607,10 @@ static void config_stmt_vipa(struct config_parser *p, struct config_words *s,
 		}
 		if (old) {
 			config_err(p, t,
-			           "both VIPADEFINE (line %u) and VIPABACKUP: a node owns or "
-			           "backs up a DVIPA, not both",
-			           old->kind == CONFIG_VIPADEFINE ? old->pos.line : t->pos.line);
+			           "already in a %s at line %u: a node owns a DVIPA or backs "
+			           "it up, not both",
+			           old->kind == CONFIG_VIPADEFINE ? "VIPADEFINE" : "VIPABACKUP",
+			           old->pos.line);
 			continue;
 		}
 		if (p->c->n_vipas >= CONFIG_VIPA_MAX) {
@@ -681,7 +706,7 @@ static void config_stmt_range(struct config_parser *p, struct config_words *s)
 		r.prefix_len = 128;
 	r.pos = addr_word->pos;
 	if ((t = config_peek(s))) {
-		config_err(p, t, "VIPARANGE takes one address");
+		config_extra(p, t, "VIPARANGE", "takes one address");
 		return;
 	}
 	if (family == IPADDR_V6 && r.disruptive) {

@@ -34,6 +34,7 @@ struct config_dist_dest {
 
 /* The operands of VIPADISTRIBUTE, before the checks that need the model. */
 struct config_dist_parse {
+	/* Keywords as written (DISTMETHOD, not its value), for messages. */
 	const struct lexer_token *define, *del, *sysplexports, *method, *timedaffinity;
 	const struct lexer_token *addr, *port, *destip, *all;
 	const struct lexer_token *port_words[CONFIG_PORTS_MAX];
@@ -44,10 +45,10 @@ struct config_dist_parse {
 };
 
 static bool config_dist_once(struct config_parser *p, const struct lexer_token **slot,
-                             const struct lexer_token *t)
+                             const struct lexer_token *t, const char *name)
 {
 	if (*slot) {
-		config_err(p, t, "given twice");
+		config_err(p, t, "%s is given twice", name);
 		return false;
 	}
 	*slot = t;
@@ -73,7 +74,7 @@ static bool config_dist_options(struct config_parser *p, struct config_words *s,
 			else
 				st->del = t;
 		} else if (config_is(t, &kw_sysplexports)) {
-			if (!config_dist_once(p, &st->sysplexports, t))
+			if (!config_dist_once(p, &st->sysplexports, t, "SYSPLEXPORTS"))
 				return false;
 			st->d.sysplexports = true;
 		} else if (config_is(t, &kw_distmethod)) {
@@ -90,7 +91,7 @@ static bool config_dist_options(struct config_parser *p, struct config_words *s,
 				           "SERVERWLM or HOTSTANDBY");
 				return false;
 			}
-			if (!config_dist_once(p, &st->method, v))
+			if (!config_dist_once(p, &st->method, t, "DISTMETHOD"))
 				return false;
 			st->d.method = (uint8_t)m;
 		} else if (config_is(t, &kw_timedaffinity)) {
@@ -100,7 +101,7 @@ static bool config_dist_options(struct config_parser *p, struct config_words *s,
 				config_err(p, v ? v : t, "TIMEDAFFINITY needs a number of seconds");
 				return false;
 			}
-			if (!config_dist_once(p, &st->timedaffinity, v))
+			if (!config_dist_once(p, &st->timedaffinity, t, "TIMEDAFFINITY"))
 				return false;
 			if (config_uint(v, CONFIG_TIMEDAFFINITY_MAX, &secs) < 0)
 				config_err(p, v, "TIMEDAFFINITY must be 0 to %d seconds",
@@ -176,7 +177,7 @@ static bool config_dist_dests(struct config_parser *p, struct config_words *s,
 				return false;
 			}
 			if (config_is(t, &kw_preferred)) {
-				if (!config_dist_once(p, &w->preferred, t))
+				if (!config_dist_once(p, &w->preferred, t, "PREFERRED"))
 					return false;
 				dest->preferred = true;
 				continue;
@@ -188,7 +189,7 @@ static bool config_dist_dests(struct config_parser *p, struct config_words *s,
 				return false;
 			}
 			if (config_is(t, &kw_weight)) {
-				if (!config_dist_once(p, &w->weight, t))
+				if (!config_dist_once(p, &w->weight, t, "WEIGHT"))
 					return false;
 				if (config_uint(v, CONFIG_WEIGHT_MAX, &n) < 0 || n == 0)
 					config_err(p, v, "WEIGHT must be 1 to %d",
@@ -196,7 +197,7 @@ static bool config_dist_dests(struct config_parser *p, struct config_words *s,
 				else
 					dest->weight = n;
 			} else {
-				if (!config_dist_once(p, &w->backup, t))
+				if (!config_dist_once(p, &w->backup, t, "BACKUP"))
 					return false;
 				if (config_uint(v, CONFIG_RANK_MAX, &n) < 0 || n < CONFIG_RANK_MIN)
 					config_err(p, v, "the BACKUP rank must be %d to %d",
@@ -283,7 +284,8 @@ static bool config_dist_words(struct config_parser *p, struct config_words *s,
 		return false;
 	}
 	if ((t = config_peek(s))) {
-		config_err(p, t, "unexpected after the DESTIP list");
+		config_extra(p, t, "VIPADISTRIBUTE", "has nothing after DESTIP ALL");
+
 		return false;
 	}
 	return true;

@@ -74,7 +74,11 @@ bool config_has(const struct lexer_token *t, char ch);
 bool config_zos_option(const struct lexer_token *t);
 /* A bare address: 0 or -EINVAL. */
 int config_addr(const struct lexer_token *t, struct ipaddr *a);
+/* Report a word past a statement's last operand: "STMT WHAT". */
+void config_extra(struct config_parser *p, const struct lexer_token *t, const char *stmt,
+                  const char *what);
 /* Report t as "not WHAT" (or as an unsupported z/OS option). */
+
 void config_bad_word(struct config_parser *p, const struct lexer_token *t, const char *what);
 
 bool config_ports_overlap(const struct config_port_range *x, const struct config_port_range *y);
