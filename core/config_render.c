@@ -16,33 +16,31 @@ struct config_render_buf {
 };
 
 __attribute__((format(printf, 2, 3))) static void config_render_put(struct config_render_buf *b,
-                                                                    const char *fmt, ...)
+                                                                    const char *fmt, ...);
+
+static void config_render_put(struct config_render_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t need;
 	int n;
 
 	if (b->failed)
 		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	need = b->len + (size_t)n + 1;
+	if (need > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
+		char *s;
 
-		while (cap <= b->len + (size_t)n)
+		while (cap < need)
 			cap *= 2;
-		char *s = realloc(b->s, cap);
-
+		s = realloc(b->s, cap);
 		if (!s) {
 			b->failed = true;
 			return;
@@ -50,6 +48,10 @@ __attribute__((format(printf, 2, 3))) static void config_render_put(struct confi
 		b->s = s;
 		b->cap = cap;
 	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 const char *config_distmethod_name(enum config_distmethod m)

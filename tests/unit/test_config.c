@@ -15,8 +15,11 @@ struct dump {
 	size_t len;
 };
 
-__attribute__((format(printf, 2, 3))) static void dump_put(struct dump *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void dump_put(struct dump *d, const char *fmt, ...);
+
+static void dump_put(struct dump *d, const char *fmt, ...)
 {
+
 	va_list ap;
 	int n;
 
@@ -585,10 +588,9 @@ TEST(config_random_mutations)
 	unsigned long seed = unit_seed();
 	int rounds = unit_long_mode() ? 200000 : 3000;
 	size_t base_len = strlen(render_profile);
-	char *buf = malloc(base_len * 2 + 16);
+	static char buf[sizeof(render_profile) * 2 + 16];
 	static const char alphabet[] = " \n;#-/.:0123456789abfADEFILMNOPRSTVWY\001";
 
-	CHECK(buf);
 	for (int r = 0; r < rounds; r++) {
 		size_t len = base_len;
 		struct config *c = NULL;
@@ -647,5 +649,4 @@ TEST(config_random_mutations)
 		}
 		config_errors_clear(&e);
 	}
-	free(buf);
 }

@@ -28,7 +28,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
 	int err = 0;
 
 	if (!f)
-		return -errno;
+		return errno ? -errno : -EIO;
 	do {
 		if (len == cap) {
 			char *nb = realloc(buf, cap = cap ? cap * 2 : 4096);
@@ -129,7 +129,8 @@ static void check_bad_file(const char *path)
 	struct config_errors e = {0};
 	struct config *c = NULL;
 	char *text = NULL;
-	size_t len;
+	size_t len = 0;
+
 	int n;
 
 	if (read_file(path, &text, &len) < 0) {
@@ -172,7 +173,7 @@ static void check_good_file(const char *path)
 	struct config_errors e = {0};
 	struct config *c = NULL;
 	char *text = NULL, *r;
-	size_t len;
+	size_t len = 0;
 	int ret;
 
 	if (read_file(path, &text, &len) < 0) {
