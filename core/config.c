@@ -196,7 +196,6 @@ void config_extra(struct config_parser *p, const struct lexer_token *t, const ch
 }
 
 void config_bad_word(struct config_parser *p, const struct lexer_token *t, const char *what)
-
 {
 	if (config_zos_option(t))
 		config_err(p, t, "a z/OS option that dvipa does not support");
@@ -434,7 +433,6 @@ static void config_stmt_interface(struct config_parser *p, struct config_words *
 		config_err(p, s->kw, "INTERFACE needs the name of the LAN interface");
 		return;
 	}
-
 	if (t->len >= CONFIG_IFNAME_MAX || (t->len == 1 && t->text[0] == '.') ||
 	    (t->len == 2 && t->text[0] == '.' && t->text[1] == '.'))
 		ok = false;
@@ -762,21 +760,24 @@ static void config_run(struct config_parser *p, const struct lexer_tokens *toks)
 		size_t j = i + 1;
 		bool bad = false;
 
-		while (j < toks->n && !toks->v[j].tag)
-			bad |= toks->v[j++].kind == LEXER_BAD_CHAR;
+		if (t->kind == LEXER_BAD_CHAR)
+			config_err(p, t, "a control character");
+		else if (!t->tag)
+			config_err(p, t,
+			           "not a statement: expected INTERFACE, VIPADYNAMIC or a "
+			           "VIPA statement");
+		for (; j < toks->n && !toks->v[j].tag; j++) {
+			if (toks->v[j].kind == LEXER_BAD_CHAR) {
+				config_err(p, &toks->v[j], "a control character");
+				bad = true;
+			}
+		}
 		s.v = &toks->v[i + 1];
 		s.n = j - i - 1;
 		i = j;
-		if (!t->tag) {
-			if (t->kind != LEXER_BAD_CHAR)
-				config_err(p, t,
-				           "not a statement: expected INTERFACE, VIPADYNAMIC "
-				           "or a VIPA statement");
-			continue;
-		}
-		/* A control byte leaves the words around it in doubt: it is
-		 * reported (by config_parse) and the statement skipped. */
-		if (bad)
+		/* A control byte leaves the words around it in doubt: the
+		 * statement is skipped once the byte is reported. */
+		if (!t->tag || bad)
 			continue;
 		switch ((enum config_stmt)t->tag) {
 		case CONFIG_STMT_INTERFACE:
@@ -844,8 +845,6 @@ int config_parse(const char *text, size_t len, struct config **ret_config,
 	for (size_t i = 0; i < toks.n; i++) {
 		struct lexer_token *t = &toks.v[i];
 
-		if (t->kind == LEXER_BAD_CHAR)
-			config_err(&p, t, "a control character");
 		for (int k = CONFIG_STMT_NONE + 1; k < CONFIG_STMT_MAX; k++)
 			if (config_is(t, &config_stmts[k]))
 				t->tag = (unsigned char)k;

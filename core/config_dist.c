@@ -285,7 +285,6 @@ static bool config_dist_words(struct config_parser *p, struct config_words *s,
 	}
 	if ((t = config_peek(s))) {
 		config_extra(p, t, "VIPADISTRIBUTE", "has nothing after DESTIP ALL");
-
 		return false;
 	}
 	return true;
@@ -385,15 +384,18 @@ static void config_dist_define(struct config_parser *p, struct config_dist_parse
 			for (size_t k = 0; k < o->n_ports && !dup; k++)
 				if (config_ports_overlap(r, &o->ports[k])) {
 					config_err(p, st->port_words[i],
-					           "port already distributed "
-					           "by the VIPADISTRIBUTE of "
-					           "line %u",
+					           "port already distributed (line %u)",
 					           o->pos.line);
 					dup = true;
 				}
 		}
 	}
+	/* Not kept for an address that is no DVIPA here: a later, valid
+	 * VIPADISTRIBUTE of it would otherwise look like a second one. */
+	if (!v)
+		return;
 	if (p->c->n_dists >= CONFIG_DISTS_MAX) {
+
 		config_err(p, st->addr, "more than %d VIPADISTRIBUTE statements", CONFIG_DISTS_MAX);
 		return;
 	}

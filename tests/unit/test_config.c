@@ -295,7 +295,15 @@ static const struct bad_case bad_cases[] = {
     {PRE "VIPADISTRIBUTE 10.9.9.9 PORT 80 DESTIP ALL\n" POST,
      "3:16: '10.9.9.9' not a DVIPA of this node: VIPADISTRIBUTE needs an earlier VIPADEFINE "
      "or VIPABACKUP of it\n"},
+    /* A VIPADISTRIBUTE of an address that is no DVIPA yet is not kept, so a
+     * valid one later is still the first (no SYSPLEXPORTS error). */
+    {PRE "VIPADISTRIBUTE SYSPLEXPORTS 10.0.0.1 PORT 80 DESTIP ALL\n"
+         "VIPADEFINE 255.255.255.0 10.0.0.1\n"
+         "VIPADISTRIBUTE SYSPLEXPORTS 10.0.0.1 PORT 80 DESTIP ALL\n" POST,
+     "3:29: '10.0.0.1' not a DVIPA of this node: VIPADISTRIBUTE needs an earlier VIPADEFINE "
+     "or VIPABACKUP of it\n"},
     {"INTERFACE eth0\nVIPADEFINE 255.255.255.0 10.0.0.1\n",
+
      "2:1: 'VIPADEFINE' VIPADEFINE belongs inside the VIPADYNAMIC block\n"},
     {"x\001y INTERFACE eth0\n", "1:1: 'x' not a statement: expected INTERFACE, VIPADYNAMIC or "
                                 "a VIPA statement\n"
@@ -348,8 +356,10 @@ TEST(config_errors_are_capped)
 	len += (size_t)sprintf(text, "INTERFACE eth0\nVIPADYNAMIC\n");
 	for (int i = 0; i < 150; i++)
 		len += (size_t)sprintf(text + len, "VIPABACKUP 0 10.0.%d.1\n", i);
-	len += (size_t)sprintf(text + len, "ENDVIPADYNAMIC\n");
+	/* A control byte after them: the first 100 errors in file order are kept. */
+	len += (size_t)sprintf(text + len, "ENDVIPADYNAMIC \001\n");
 	CHECK_INT(config_parse(text, len, &c, &e), -EINVAL);
+
 	CHECK_INT(e.n, CONFIG_ERRORS_MAX);
 	CHECK_INT(e.v[CONFIG_ERRORS_MAX - 1].pos.line, CONFIG_ERRORS_MAX + 2);
 	config_errors_clear(&e);
