@@ -23,7 +23,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 artifacts=$top/build/fuzz/artifacts
 mkdir -p "$artifacts"
 work=$(mktemp -d "${TMPDIR:-/tmp}/dvipa-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 for bin in "$@"; do
 	base=$(basename "$bin")
@@ -46,7 +47,8 @@ for bin in "$@"; do
 		echo "fuzz: $base FAILED; inputs in $artifacts/" >&2
 		exit 1
 	fi
-	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE)' \
 		"$work/$base.log" || true
+
 done
 echo "fuzz: all passed"
