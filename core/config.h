@@ -26,6 +26,14 @@
 #define CONFIG_TIMEDAFFINITY_MAX 99999
 #define CONFIG_WEIGHT_DEFAULT    10
 #define CONFIG_WEIGHT_MAX        100
+/* Limits that keep a profile (and the facts a node announces) bounded. */
+#define CONFIG_ERRORS_MAX            100  /* a parse stops after this many errors */
+#define CONFIG_VIPA_MAX              1024 /* VIPADEFINE + VIPABACKUP addresses (z/OS's limit) */
+#define CONFIG_RANGE_MAX             1024 /* VIPARANGE statements */
+#define CONFIG_DISTS_MAX             1024 /* VIPADISTRIBUTE DEFINE statements in effect */
+#define CONFIG_PORTS_MAX             64   /* PORT entries of one VIPADISTRIBUTE */
+#define CONFIG_DEST_MAX              32 /* DESTIP addresses of one VIPADISTRIBUTE: a plex's size */
+#define CONFIG_HOTSTANDBY_BACKUP_MAX 31
 
 /* Where a statement or word stands in the file, 1-based. */
 struct config_pos {
@@ -43,7 +51,12 @@ enum config_moveable {
 enum config_vipa_kind { CONFIG_VIPADEFINE = 0, CONFIG_VIPABACKUP, CONFIG_VIPA_KIND_MAX };
 
 /* One address of a VIPADEFINE or VIPABACKUP statement (a statement listing
- * several addresses becomes several entries). */
+ * several addresses becomes several entries).
+ * moveable: a VIPADEFINE always holds IMMEDIATE or WHENIDLE (its default,
+ * IMMEDIATE, is filled in); a VIPABACKUP holds UNSET when MOVEABLE was not
+ * written, meaning it only takes the DVIPA over and never activates it first.
+ * prefix_given: always true for VIPADEFINE; for VIPABACKUP true when a mask
+ * (IPv4) or /len (IPv6) was written, else prefix_len is the host prefix. */
 struct config_vipa {
 	struct ipaddr addr;
 	uint8_t prefix_len;
@@ -85,10 +98,12 @@ struct config_dest {
 	struct config_pos pos;
 };
 
-/* VIPADISTRIBUTE DEFINE (DELETE statements are applied while parsing). */
+/* VIPADISTRIBUTE DEFINE (DELETE statements are applied while parsing).
+ * One entry per statement; its PORT entries never overlap another entry's
+ * for the same address. */
 struct config_dist {
-	struct ipaddr addr; /* the distributed DVIPA */
-	bool sysplexports;
+	struct ipaddr addr;     /* the distributed DVIPA */
+	bool sysplexports;      /* as given on the DVIPA's first VIPADISTRIBUTE */
 	uint8_t method;         /* enum config_distmethod */
 	uint32_t timedaffinity; /* seconds, 0 = none */
 	size_t n_ports;
@@ -129,7 +144,9 @@ int config_parse(const char *text, size_t len, struct config **ret_config,
                  struct config_errors *errs);
 void config_free(struct config *c);
 void config_errors_clear(struct config_errors *errs);
-/* "FILE:LINE:COL: MESSAGE (near 'WORD')" into buf; returns buf. */
+/* "FILE:LINE:COL: MESSAGE (near 'WORD')" into buf; returns buf. Without a
+ * word (end of file) the "(near ...)" part is left out; file NULL leaves out
+ * "FILE:". */
 char *config_error_format(const struct config_error *e, const char *file, char *buf, size_t size);
 
 /* Lookups used by the daemon and core. NULL when absent. */
@@ -137,6 +154,8 @@ const struct config_vipa *config_find_vipa(const struct config *c, const struct 
 const struct config_dist *config_find_dist(const struct config *c, const struct ipaddr *a,
                                            uint16_t port);
 
+/* The keyword spelling: "ROUNDROBIN", "IMMEDIATE"; UNSET is "NONE"; "?" when
+ * out of range. */
 const char *config_distmethod_name(enum config_distmethod m);
 const char *config_moveable_name(enum config_moveable m);
 
