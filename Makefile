@@ -22,6 +22,7 @@ DAEMON_SRC := $(sort $(wildcard fabric/*.c net/*.c dataplane/*.c daemon/*.c))
 CTL_SRC    := $(sort $(wildcard ctl/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
+TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
@@ -65,6 +66,13 @@ $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 FUZZ_BINS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 600
 
+# Helpers for the integration tests: one binary per tests/tools/*.c.
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+TOOLS_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOLS_SRC))
+
 deps:
 	@scripts/deps.sh
 
@@ -82,7 +90,7 @@ fuzz: deps $(FUZZ_BINS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 	DVIPA_LONG=1 $(MAKE) unit
 
-integration: all
+integration: all $(TOOLS_BINS)
 	prove -v tests/integration/*.t
 
 check: deps
