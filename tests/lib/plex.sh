@@ -8,11 +8,12 @@
 #   node namespaces   ID-nI : eth0 = PLEX_NET4.I/24 (+ PLEX_NET6I/64 with --ipv6)
 #   client namespace  ID-cl : eth0 = PLEX_NET4.100/24 (+ PLEX_NET6100/64)
 #
-# Each running node also has a private mount namespace held by an anchor
-# process: its own /run, /var/lib/corosync, /dev/shm (corosync's pid file and
-# IPC buffers), /etc/corosync, /etc/dvipa and /sys/fs/bpf.  Every process of the
-# node (corosync, dvipad, servers started with plex_run) lives in both
-# namespaces; `nsenter -t ANCHOR_PID -m -n` reaches them.
+# Each running node also has a private mount namespace and a UTS namespace
+# (hostname nI), held by an anchor process: its own /run, /var/lib/corosync,
+# /dev/shm (corosync's pid file and IPC buffers), /etc/corosync, /etc/dvipa and
+# /sys/fs/bpf.  Every process of the node (corosync, dvipad, servers started
+# with plex_run) lives in these namespaces and the node's network namespace;
+# `nsenter -t ANCHOR_PID -m -n -u` reaches them.
 #
 # State lives in a temporary directory (PLEX_DIR) and in a registry entry
 # PLEX_REGISTRY/ID, so that a plex left behind by a killed run is found and
@@ -186,7 +187,7 @@ plex_nodes_up()
 # The command that enters node I (for messages and docs).
 plex_enter_cmd()
 {
-	echo "nsenter -t $(plex_pid "$1") -m -n"
+	echo "nsenter -t $(plex_pid "$1") -m -n -u"
 }
 
 # ---------------------------------------------------------------- registry
@@ -437,6 +438,7 @@ _plex_anchor_script()
 	local d=$1
 	cat <<EOF
 set -e
+hostname n$2
 mount -t overlay plex-etc -o lowerdir=/etc,upperdir=$d/etc-upper,workdir=$d/etc-work /etc
 mount --bind $d/etc/corosync /etc/corosync
 mount --bind $d/etc/dvipa /etc/dvipa
@@ -499,8 +501,8 @@ plex_start_corosync()
 		# A boot starts with an empty /run, like a tmpfs.
 		rm -rf "${d:?}/run" && mkdir -p "$d/run/dvipa"
 		_plex_spawn "$d/anchor.pid" "$d/log/anchor.log" \
-			ip netns exec "$ns" unshare -m --propagation private \
-			sh -c "$(_plex_anchor_script "$d")"
+			ip netns exec "$ns" unshare -m -u --propagation private \
+			sh -c "$(_plex_anchor_script "$d" "$i")"
 		# The anchor is ready once its mounts are done and it sleeps.
 		plex_poll 5 _plex_anchor_ready "$i" ||
 			_plex_die "node $i: mount namespace not ready (see $d/log/anchor.log)" ||
@@ -512,7 +514,7 @@ plex_start_corosync()
 	fi
 	echo "--- $(date '+%F %T.%N') start" >>"$d/log/corosync.out"
 	_plex_spawn "$d/corosync.pid" "$d/log/corosync.out" \
-		nsenter -t "$(plex_pid "$i")" -m -n corosync -f
+		nsenter -t "$(plex_pid "$i")" -m -n -u corosync -f
 }
 
 _plex_anchor_ready()
@@ -579,7 +581,7 @@ plex_start_dvipad()
 	fi
 	echo "--- $(date '+%F %T.%N') start" >>"$d/log/dvipad.log"
 	_plex_spawn "$d/dvipad.pid" "$d/log/dvipad.log" \
-		nsenter -t "$(plex_pid "$i")" -m -n "$PLEX_BUILD/dvipad" -c /etc/dvipa/dvipa.conf -f
+		nsenter -t "$(plex_pid "$i")" -m -n -u "$PLEX_BUILD/dvipad" -c /etc/dvipa/dvipa.conf -f
 	if ! plex_poll 10 _plex_dvipactl_answers "$i"; then
 		_plex_die "node $i: dvipactl show config does not answer (see $d/log/dvipad.log)"
 		tail -n 20 "$d/log/dvipad.log" | sed 's/^/# /' >&2
@@ -686,13 +688,52 @@ plex_run()
 	pid=$(plex_pid "$1")
 	[ -n "$pid" ] || _plex_die "node $1 is down" || return 1
 	shift
-	nsenter -t "$pid" -m -n --wd="$PWD" -- "$@"
+	nsenter -t "$pid" -m -n -u --wd="$PWD" -- "$@"
 }
 
 # plex_client CMD...: run CMD in the client namespace.
 plex_client()
 {
 	ip netns exec "$(plex_ns_client)" "$@"
+}
+
+# plex_start_http I [PORT]: an nginx in node I answering every request on
+# PORT (default 80), on every address, with "nI": which node served it.
+# It dies with the node.
+plex_start_http()
+{
+	local i=$1 port=${2:-80} d conf
+	_plex_need nginx || return 1
+	plex_node_up "$i" || _plex_die "node $i is down" || return 1
+	d=$(_plex_node_dir "$i")/http-$port
+	mkdir -p "$d/tmp"
+	conf=$d/nginx.conf
+	cat >"$conf" <<EOF
+daemon off;
+worker_processes 1;
+pid /run/nginx-$port.pid;
+error_log $d/error.log;
+events { worker_connections 512; }
+http {
+	access_log $d/access.log;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	server {
+		listen $port default_server;
+		listen [::]:$port default_server;
+		location / { default_type text/plain; return 200 "n$i\n"; }
+	}
+}
+EOF
+	_plex_spawn "$d/nginx.pid" "$d/nginx.out" \
+		nsenter -t "$(plex_pid "$i")" -m -n -u nginx -p "$d" -c "$conf" -e "$d/error.log"
+	plex_poll 5 _plex_listening "$i" "$port" && return 0
+	_plex_die "node $i: nginx does not listen on port $port (see $d/error.log)"
+}
+
+_plex_listening()
+{
+	plex_run "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN
 }
 
 # plex_addrs I: node I's addresses on eth0 and lo, one "IF ADDR/LEN" a line,
