@@ -19,13 +19,13 @@
 #include "core/ipaddr.h"
 
 #define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
-#define CONFIG_RANK_MIN 1
-#define CONFIG_RANK_MAX 254
+#define CONFIG_RANK_MIN   1
+#define CONFIG_RANK_MAX   254
 /* The rank a VIPADEFINE owner has over every VIPABACKUP. */
-#define CONFIG_RANK_OWNER 255
+#define CONFIG_RANK_OWNER        255
 #define CONFIG_TIMEDAFFINITY_MAX 99999
-#define CONFIG_WEIGHT_DEFAULT 10
-#define CONFIG_WEIGHT_MAX 100
+#define CONFIG_WEIGHT_DEFAULT    10
+#define CONFIG_WEIGHT_MAX        100
 
 /* Where a statement or word stands in the file, 1-based. */
 struct config_pos {
@@ -40,21 +40,17 @@ enum config_moveable {
 	CONFIG_MOVEABLE_MAX
 };
 
-enum config_vipa_kind {
-	CONFIG_VIPADEFINE = 0,
-	CONFIG_VIPABACKUP,
-	CONFIG_VIPA_KIND_MAX
-};
+enum config_vipa_kind { CONFIG_VIPADEFINE = 0, CONFIG_VIPABACKUP, CONFIG_VIPA_KIND_MAX };
 
 /* One address of a VIPADEFINE or VIPABACKUP statement (a statement listing
  * several addresses becomes several entries). */
 struct config_vipa {
 	struct ipaddr addr;
 	uint8_t prefix_len;
-	bool prefix_given;   /* false: VIPABACKUP without a mask (host prefix used) */
-	uint8_t kind;        /* enum config_vipa_kind */
-	uint8_t rank;        /* VIPABACKUP 1..254; CONFIG_RANK_OWNER for VIPADEFINE */
-	uint8_t moveable;    /* enum config_moveable */
+	bool prefix_given;     /* false: VIPABACKUP without a mask (host prefix used) */
+	uint8_t kind;          /* enum config_vipa_kind */
+	uint8_t rank;          /* VIPABACKUP 1..254; CONFIG_RANK_OWNER for VIPADEFINE */
+	uint8_t moveable;      /* enum config_moveable */
 	struct config_pos pos; /* of the address */
 };
 
@@ -93,7 +89,7 @@ struct config_dest {
 struct config_dist {
 	struct ipaddr addr; /* the distributed DVIPA */
 	bool sysplexports;
-	uint8_t method; /* enum config_distmethod */
+	uint8_t method;         /* enum config_distmethod */
 	uint32_t timedaffinity; /* seconds, 0 = none */
 	size_t n_ports;
 	struct config_port_range *ports;
@@ -130,17 +126,16 @@ struct config_errors {
  * *ret_config untouched and fills errs with every error found; the caller
  * clears errs with config_errors_clear(). errs may be NULL. */
 int config_parse(const char *text, size_t len, struct config **ret_config,
-		 struct config_errors *errs);
+                 struct config_errors *errs);
 void config_free(struct config *c);
 void config_errors_clear(struct config_errors *errs);
 /* "FILE:LINE:COL: MESSAGE (near 'WORD')" into buf; returns buf. */
-char *config_error_format(const struct config_error *e, const char *file, char *buf,
-			  size_t size);
+char *config_error_format(const struct config_error *e, const char *file, char *buf, size_t size);
 
 /* Lookups used by the daemon and core. NULL when absent. */
 const struct config_vipa *config_find_vipa(const struct config *c, const struct ipaddr *a);
 const struct config_dist *config_find_dist(const struct config *c, const struct ipaddr *a,
-					   uint16_t port);
+                                           uint16_t port);
 
 const char *config_distmethod_name(enum config_distmethod m);
 const char *config_moveable_name(enum config_moveable m);

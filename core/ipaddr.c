@@ -105,7 +105,7 @@ bool ipaddr_in_prefix(const struct ipaddr *a, const struct ipaddr *net, uint8_t 
 }
 
 bool ipaddr_prefixes_overlap(const struct ipaddr *a, uint8_t alen, const struct ipaddr *b,
-			     uint8_t blen)
+                             uint8_t blen)
 {
 	/* Two prefixes overlap exactly when the shorter one contains the other's
 	 * network address. */

@@ -39,6 +39,6 @@ unsigned ipaddr_max_prefix(const struct ipaddr *a);
 bool ipaddr_in_prefix(const struct ipaddr *a, const struct ipaddr *net, uint8_t prefix_len);
 /* True when the two prefixes share at least one address. */
 bool ipaddr_prefixes_overlap(const struct ipaddr *a, uint8_t alen, const struct ipaddr *b,
-			     uint8_t blen);
+                             uint8_t blen);
 
 #endif

@@ -65,7 +65,8 @@ int main(int argc, char **argv)
 		current_failed = 0;
 		t->fn();
 		if (current_failed) {
-			fprintf(stderr, "FAIL %s (%s, seed 0x%lx)\n", t->name, t->file, unit_seed());
+			fprintf(stderr, "FAIL %s (%s, seed 0x%lx)\n", t->name, t->file,
+			        unit_seed());
 			failed++;
 		} else {
 			printf("ok   %s\n", t->name);

@@ -19,7 +19,7 @@ void unit_register(struct unit_test *t);
 /* Records a failure of the running test; the test goes on unless the check
  * macro returns. */
 void unit_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* True when DVIPA_LONG=1: tests may then run their long (fuzz-like) mode. */
 bool unit_long_mode(void);
 /* Seed for randomised tests: DVIPA_SEED or a fixed default; printed on failure. */
@@ -55,8 +55,8 @@ unsigned long unit_seed(void);
 	do {                                                                                       \
 		const char *a_ = (a), *b_ = (b);                                                   \
 		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                           \
-			unit_fail(__FILE__, __LINE__, "%s == %s:\n  got:  \"%s\"\n  want: \"%s\"",  \
-				  #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
+			unit_fail(__FILE__, __LINE__, "%s == %s:\n  got:  \"%s\"\n  want: \"%s\"", \
+			          #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
 			return;                                                                    \
 		}                                                                                  \
 	} while (0)

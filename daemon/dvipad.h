@@ -1,0 +1,22 @@
+/* The daemon: one node of the plex. Owns the event loop and every part that
+ * touches the outside (control socket, corosync, kernel), feeds events to core
+ * and carries core's decisions out. */
+#ifndef DVIPA_DAEMON_DVIPAD_H
+#define DVIPA_DAEMON_DVIPAD_H
+
+#include "core/config.h"
+
+struct dvipad_options {
+	const char *config_path;
+	const char *socket_path;
+};
+
+struct dvipad;
+
+/* Takes ownership of config only on success. */
+int dvipad_new(const struct dvipad_options *opts, struct config *config, struct dvipad **ret);
+/* Runs until SIGTERM or SIGINT; returns 0 or -errno. */
+int dvipad_run(struct dvipad *d);
+void dvipad_free(struct dvipad *d);
+
+#endif
