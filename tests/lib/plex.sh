@@ -801,27 +801,28 @@ _plex_all_see()
 {
 	local want=$1 i
 	for i in $(plex_nodes_up); do
-		[ "$(plex_view "$i")" = "$want 1" ] || return 1
+		[ "$(plex_view "$i")" = "$want" ] || return 1
 	done
 }
 
-# plex_wait_members N [TIMEOUT_S]: wait until every running node sees the same
-# N running nodes as members, with quorum.  PLEX_WAITED_MS says how long.
+# plex_wait_members N [TIMEOUT_S [QUORATE]]: wait until every running node
+# sees the same N running nodes as members, with quorum (QUORATE=1, the
+# default) or without (0).  PLEX_WAITED_MS says how long it took.
 plex_wait_members()
 {
-	local n=$1 t=${2:-15} up want
+	local n=$1 t=${2:-15} q=${3:-1} up want
 	up=$(plex_nodes_up)
 	want=${up// /,}
 	if [ "$(echo "$up" | wc -w)" != "$n" ]; then
 		_plex_log "plex_wait_members $n: running nodes are '$up'"
 		return 1
 	fi
-	if plex_poll "$t" _plex_all_see "$want"; then
+	if plex_poll "$t" _plex_all_see "$want $q"; then
 		return 0
 	fi
 	local i
 	for i in $up; do
-		_plex_log "node $i sees '$(plex_view "$i")', want '$want 1'"
+		_plex_log "node $i sees '$(plex_view "$i")', want '$want $q'"
 	done
 	return 1
 }
@@ -895,13 +896,13 @@ plex_heal()
 # ---------------------------------------------------------------- invariant sampler
 
 # plex_sampler_start ADDR...: watch, every PLEX_SAMPLER_PERIOD_MS, which live
-# nodes hold each ADDR on eth0 (build/tools/sampler).  Its transitions go to
-# $PLEX_DIR/sampler.log.
+# nodes hold each ADDR on eth0 (build/tools/sampler, made if missing).  Its
+# transitions go to $PLEX_DIR/sampler.log.
 plex_sampler_start()
 {
-	local tool="$PLEX_BUILD/tools/sampler" args=() i
+	local tool="$PLEX_ROOT/build/tools/sampler" args=() i
 	if [ ! -x "$tool" ] || [ "$PLEX_ROOT/tests/tools/sampler.c" -nt "$tool" ]; then
-		make -s -C "$PLEX_ROOT" "${PLEX_BUILD#"$PLEX_ROOT"/}/tools/sampler" >&2 || return 1
+		make -s -C "$PLEX_ROOT" build/tools/sampler >&2 || return 1
 	fi
 	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_stop >/dev/null 2>&1 || true
 	for i in $(seq 1 "$PLEX_N"); do

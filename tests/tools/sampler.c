@@ -87,6 +87,7 @@ struct sampler {
 	/* figures */
 	uint64_t samples;
 	double first, last, period_sum, period_max;
+	double read_sum, read_max; /* time to read every node once */
 	uint64_t conflicts, unconfirmed, read_errors;
 	double conflict_max;
 	char buf[SAMPLER_BUF];
@@ -478,9 +479,10 @@ static void sampler_report(struct sampler *s)
 	double avg = s->samples > 1 ? s->period_sum / (double)(s->samples - 1) : 0;
 	double now = sampler_mono();
 
-	printf("samples=%llu duration_ms=%.0f period_avg_us=%.0f period_max_us=%.0f nodes=%zu "
-	       "addrs=%zu read_errors=%llu\n",
+	printf("samples=%llu duration_ms=%.0f period_avg_us=%.0f period_max_us=%.0f "
+	       "sample_avg_us=%.0f sample_max_us=%.0f nodes=%zu addrs=%zu read_errors=%llu\n",
 	       (unsigned long long)s->samples, span * 1e3, avg * 1e6, s->period_max * 1e6,
+	       s->samples ? s->read_sum / (double)s->samples * 1e6 : 0, s->read_max * 1e6,
 	       s->n_nodes, s->n_addrs, (unsigned long long)s->read_errors);
 	for (size_t a = 0; a < s->n_addrs; a++) {
 		struct sampler_addr *x = &s->addrs[a];
@@ -598,6 +600,10 @@ int main(int argc, char **argv)
 		s.last = t;
 		sampler_sample(&s);
 		s.samples++;
+		double took = sampler_mono() - t;
+		s.read_sum += took;
+		if (took > s.read_max)
+			s.read_max = took;
 
 		next.tv_nsec += s.period_us * 1000;
 		while (next.tv_nsec >= 1000000000L) {
