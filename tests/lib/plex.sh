@@ -268,7 +268,7 @@ plex_reap()
 # `trap plex_exit_trap EXIT` unless PLEX_NO_TRAP=1.
 plex_create()
 {
-	local n=$1 id="dv$$" i
+	local n=$1 id="" i
 	shift
 	PLEX_IPV6=0
 	while [ $# -gt 0 ]; do
@@ -283,16 +283,24 @@ plex_create()
 		shift
 	done
 	[ "$(id -u)" = 0 ] || _plex_die "the test plex needs root" || return 1
+	[ -z "$PLEX_ID" ] || _plex_die "plex $PLEX_ID exists: one plex per shell" || return 1
 	case $n in
 	'' | *[!0-9]*) _plex_die "plex_create: bad node count '$n'" || return 1 ;;
 	esac
 	[ "$n" -ge 1 ] && [ "$n" -le 32 ] || _plex_die "plex_create: 1..32 nodes" || return 1
 	_plex_need ip corosync corosync-quorumtool nsenter unshare setsid || return 1
-	# Interface names are at most 15 bytes: "ID-br" etc. are namespace names,
-	# which have no such limit, but keep IDs short and free of odd characters.
+	# The ID becomes part of namespace and file names.
 	case $id in
-	'' | *[!a-zA-Z0-9]*) _plex_die "plex id '$id': letters and digits only" || return 1 ;;
+	*[!a-zA-Z0-9]*) _plex_die "plex id '$id': letters and digits only" || return 1 ;;
 	esac
+	if [ -z "$id" ]; then
+		# dv<PID>, or dv<PID>b... when a kept plex already has that name.
+		id="dv$$"
+		for i in b c d e f g h; do
+			[ -e "$PLEX_REGISTRY/$id" ] || break
+			id="dv$$$i"
+		done
+	fi
 	if [ -e "$PLEX_REGISTRY/$id" ]; then
 		_plex_die "plex $id exists already ($PLEX_REGISTRY/$id)" || return 1
 	fi
@@ -685,10 +693,15 @@ _plex_kill_ns()
 plex_run()
 {
 	local pid
+	local wd=$PWD
 	pid=$(plex_pid "$1")
 	[ -n "$pid" ] || _plex_die "node $1 is down" || return 1
 	shift
-	nsenter -t "$pid" -m -n -u --wd="$PWD" -- "$@"
+	# Directories that the node mounts over are not the caller's.
+	case $wd in
+	/run | /run/* | /etc/corosync* | /etc/dvipa* | /var/lib/corosync* | /dev/shm*) wd=/ ;;
+	esac
+	nsenter -t "$pid" -m -n -u --wd="$wd" -- "$@"
 }
 
 # plex_client CMD...: run CMD in the client namespace.
@@ -913,7 +926,7 @@ plex_sampler_start()
 		"${args[@]}" "$@" >"$PLEX_DIR/sampler.out" 2>&1 </dev/null &
 	PLEX_SAMPLER_PID=$!
 	echo "$PLEX_SAMPLER_PID" >"$PLEX_DIR/sampler.pid"
-	plex_poll 5 grep -q '^ready' "$PLEX_DIR/sampler.log" ||
+	plex_poll 5 grep -qs '^ready' "$PLEX_DIR/sampler.log" ||
 		_plex_die "sampler did not start: $(cat "$PLEX_DIR/sampler.out")"
 }
 

@@ -13,6 +13,8 @@
  *   EPOCH_S.US ADDR lan=NODES lo=NODES      (NODES: "1,3" or "-")
  *   EPOCH_S.US node NAME live=0|1
  *   EPOCH_S.US CONFLICT ADDR lan=NODES
+ *   EPOCH_S.US UNCONFIRMED ADDR lan=NODES recheck=NODES
+ *   EPOCH_S.US late period_us=N            (a period longer than 20 ms)
  *
  * Namespaces are read one after the other, so one sample is not an instant:
  * when a sample shows an address on two live nodes, the holders are read
@@ -43,6 +45,8 @@
 #define SAMPLER_NODES_MAX 64
 #define SAMPLER_ADDRS_MAX 64
 #define SAMPLER_BUF       65536
+/* The tests' promise: every node read at least every 20 ms. */
+#define SAMPLER_LATE_US 20000
 
 struct sampler_node {
 	char name[32];
@@ -89,6 +93,7 @@ struct sampler {
 	double first, last, period_sum, period_max;
 	double read_sum, read_max; /* time to read every node once */
 	uint64_t conflicts, unconfirmed, read_errors;
+	uint64_t late; /* periods longer than SAMPLER_LATE_US */
 	double conflict_max;
 	char buf[SAMPLER_BUF];
 };
@@ -480,10 +485,11 @@ static void sampler_report(struct sampler *s)
 	double now = sampler_mono();
 
 	printf("samples=%llu duration_ms=%.0f period_avg_us=%.0f period_max_us=%.0f "
-	       "sample_avg_us=%.0f sample_max_us=%.0f nodes=%zu addrs=%zu read_errors=%llu\n",
+	       "late=%llu sample_avg_us=%.0f sample_max_us=%.0f nodes=%zu addrs=%zu "
+	       "read_errors=%llu\n",
 	       (unsigned long long)s->samples, span * 1e3, avg * 1e6, s->period_max * 1e6,
-	       s->samples ? s->read_sum / (double)s->samples * 1e6 : 0, s->read_max * 1e6,
-	       s->n_nodes, s->n_addrs, (unsigned long long)s->read_errors);
+	       (unsigned long long)s->late, s->samples ? s->read_sum / (double)s->samples * 1e6 : 0,
+	       s->read_max * 1e6, s->n_nodes, s->n_addrs, (unsigned long long)s->read_errors);
 	for (size_t a = 0; a < s->n_addrs; a++) {
 		struct sampler_addr *x = &s->addrs[a];
 		if (x->in_conflict)
@@ -593,6 +599,13 @@ int main(int argc, char **argv)
 			s.period_sum += d;
 			if (d > s.period_max)
 				s.period_max = d;
+			if (d * 1e6 > SAMPLER_LATE_US) {
+				/* Usually the RTNL lock held by namespace creation or
+				 * teardown; the log shows when. */
+				s.late++;
+				sampler_stamp(s.log);
+				fprintf(s.log, "late period_us=%.0f\n", d * 1e6);
+			}
 		} else {
 			s.first = t;
 		}
