@@ -112,6 +112,7 @@ demo_status()
 	local i
 	for i in $(seq 1 "$PLEX_N"); do
 		if plex_node_up "$i"; then
+			# shellcheck disable=SC2046 # "MEMBERS QUORATE" into $1 $2
 			set -- $(plex_view "$i")
 			echo "node $i: up; corosync: members ${1:-?}, quorate ${2:-?}; addresses: $(plex_addrs "$i" | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')"
 		else

@@ -3,6 +3,7 @@
 # reboot, partition and a cut cable; the invariant sampler (it must catch a
 # DVIPA on two nodes and keep its period); dvipad answering on every node when
 # it is built; and nothing left behind, even by a killed test.
+# shellcheck disable=SC2317 # helpers called through ok
 set -e
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
@@ -102,7 +103,7 @@ ip -n "$(plex_ns 2)" addr add "$FAKE/24" dev eth0
 plex_poll 2 grep -q "^.* CONFLICT $FAKE lan=1,2" "$PLEX_DIR/sampler.log" || true
 ip -n "$(plex_ns 1)" addr del "$FAKE/24" dev eth0
 # Quick moves (release, then take) are not conflicts.
-for k in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	ip -n "$(plex_ns 2)" addr del "$FAKE/24" dev eth0
 	ip -n "$(plex_ns 3)" addr add "$FAKE/24" dev eth0
 	ip -n "$(plex_ns 3)" addr del "$FAKE/24" dev eth0
@@ -191,6 +192,7 @@ id=$PLEX_ID
 pids="$pids_before $(plex_pid 1) $(plex_pid 2) $(plex_pid 3) $(plex_corosync_pid 1) $(plex_corosync_pid 2) $(plex_corosync_pid 3)"
 plex_cleanup
 ok "plex_cleanup leaves no namespace, registry entry or directory" nothing_left "$id"
+# shellcheck disable=SC2086 # a list of PIDs
 ok "plex_cleanup leaves no process" processes_gone $pids
 plex_cleanup
 ok "plex_cleanup twice is harmless" nothing_left "$id"
@@ -240,6 +242,7 @@ for sig in TERM INT KILL; do
 		plex_reap 2>/dev/null
 	fi
 	ok "nothing left after SIG$sig" nothing_left "$cid"
+	# shellcheck disable=SC2086
 	ok "no process left after SIG$sig" processes_gone $cpids
 done
 

@@ -105,6 +105,7 @@ _plex_starttime()
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
 	stat=${stat##*) }
 	# Field 22 of stat, the 20th after "pid (comm)".
+	# shellcheck disable=SC2086 # the fields, split on spaces
 	set -- $stat
 	echo "${20}"
 }
@@ -232,6 +233,7 @@ plex_list()
 		[ -f "$f" ] || continue
 		case $f in *.tmp) continue ;; esac
 		state=$(
+			# shellcheck disable=SC1090
 			. "$f"
 			if [ "$PLEX_KEEP" = 1 ]; then
 				echo kept
@@ -245,7 +247,7 @@ plex_list()
 			fi
 			echo "$PLEX_DIR"
 		)
-		echo "${f##*/} $(echo $state)"
+		echo "${f##*/} ${state//$'\n'/ }"
 	done
 }
 
@@ -884,7 +886,9 @@ plex_partition()
 		for q in $ports; do
 			[ "$p" != "$q" ] || continue
 			# An unnamed client talks to everyone.
-			[ -n "${group[$p]:-}" ] && [ -n "${group[$q]:-}" ] || continue
+			if [ -z "${group[$p]:-}" ] || [ -z "${group[$q]:-}" ]; then
+				continue
+			fi
 			[ "${group[$p]}" != "${group[$q]}" ] || continue
 			rules="$rules		iifname \"$p\" oifname \"$q\" drop
 "
@@ -944,8 +948,11 @@ plex_sampler_stop()
 	rm -f "$PLEX_DIR/sampler.pid"
 	local out="$PLEX_DIR/sampler.out"
 	sed 's/^/# sampler: /' "$out" >&2
+	# shellcheck disable=SC2034 # for the caller
 	PLEX_SAMPLER_SAMPLES=$(sed -n 's/.*samples=\([0-9]*\).*/\1/p' "$out" | head -n1)
+	# shellcheck disable=SC2034
 	PLEX_SAMPLER_PERIOD_US=$(sed -n 's/.*period_avg_us=\([0-9]*\).*/\1/p' "$out" | head -n1)
+	# shellcheck disable=SC2034
 	PLEX_SAMPLER_PERIOD_MAX_US=$(sed -n 's/.*period_max_us=\([0-9]*\).*/\1/p' "$out" | head -n1)
 	PLEX_SAMPLER_CONFLICTS=$(sed -n 's/^conflicts=\([0-9]*\).*/\1/p' "$out" | head -n1)
 	[ -n "$PLEX_SAMPLER_SAMPLES" ] || { _plex_die "sampler gave no report (exit $rc)"; return 1; }

@@ -19,6 +19,7 @@
 TAP_PLANNED=
 TAP_COUNT=0
 TAP_FAILED=0
+# shellcheck disable=SC2034 # TAP_LAST_OK is for the caller
 TAP_LAST_OK=0
 
 plan()
@@ -27,6 +28,7 @@ plan()
 	echo "1..$1"
 }
 
+# shellcheck disable=SC2034 # TAP_LAST_OK is for the caller
 _tap_result()
 {
 	local pass=$1 desc=$2
@@ -69,10 +71,23 @@ is()
 	fi
 }
 
+_tap_compare()
+{
+	case $2 in
+	-eq) [ "$1" -eq "$3" ] ;;
+	-ne) [ "$1" -ne "$3" ] ;;
+	-lt) [ "$1" -lt "$3" ] ;;
+	-le) [ "$1" -le "$3" ] ;;
+	-gt) [ "$1" -gt "$3" ] ;;
+	-ge) [ "$1" -ge "$3" ] ;;
+	*) return 2 ;;
+	esac
+}
+
 cmp_ok()
 {
 	local got=$1 op=$2 want=$3 desc=$4
-	if [ "$got" "$op" "$want" ] 2>/dev/null; then
+	if _tap_compare "$got" "$op" "$want" 2>/dev/null; then
 		_tap_result 1 "$desc"
 	else
 		_tap_result 0 "$desc"
