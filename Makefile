@@ -18,15 +18,14 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-o
 DAEMON_LIBS := -lcpg -lquorum -lvotequorum -lcmap -lmnl
 
 CORE_SRC   := $(sort $(wildcard core/*.c))
-DAEMON_SRC := $(sort $(wildcard fabric/*.c net/*.c dataplane/*.c daemon/*.c))
+DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard fabric/*.c net/*.c dataplane/*.c daemon/*.c)))
 CTL_SRC    := $(sort $(wildcard ctl/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
-TOOLS_SRC  := $(sort $(wildcard tests/tools/*.c))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench
+.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench tools
 
 all: $(B)/dvipad $(B)/dvipactl
 
@@ -58,6 +57,12 @@ $(B)/unit-tests: $(call obj,obj,$(UNIT_SRC)) $(B)/libcore.a
 $(B)/unit-tests-san: $(call obj,san,$(UNIT_SRC)) $(B)/libcore-san.a
 	$(CC) $(SANFLAGS) -o $@ $^ -lm
 
+# Small C programs that integration tests drive: one per tests/tools/*.c,
+# linked with the layers and core (rule below, with the data plane's).
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
+
+tools: $(TOOL_BINS)
+
 # libFuzzer targets: one binary per fuzz/fuzz_*.c, linked with all of core.
 $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
@@ -65,13 +70,6 @@ $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 
 FUZZ_BINS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 600
-
-# Helpers for the integration tests: one binary per tests/tools/*.c.
-$(B)/tools/%: tests/tools/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
-
-TOOLS_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOLS_SRC))
 
 deps:
 	@scripts/deps.sh
@@ -90,7 +88,7 @@ fuzz: deps $(FUZZ_BINS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 	DVIPA_LONG=1 $(MAKE) unit
 
-integration: all $(TOOLS_BINS)
+integration: all tools
 	prove -v tests/integration/*.t
 
 check: deps
@@ -129,5 +127,62 @@ format:
 
 clean:
 	rm -rf $(B)
+
+# ---- BPF data plane (dataplane/) ---------------------------------------------
+# dataplane/*.bpf.c are built with clang -target bpf against a vmlinux.h dumped
+# from the running kernel's BTF; bpftool turns each object into a skeleton
+# header (build/bpf/NAME.skel.h) that the loader includes. Test binaries:
+# build/bpf-tests (BPF_PROG_TEST_RUN fixtures) and build/tools/* (from
+# tests/tools/*.c, linked with core and the layers).
+BPFTOOL   ?= bpftool
+BPF_SRC   := $(sort $(wildcard dataplane/*.bpf.c))
+BPF_OBJ   := $(patsubst dataplane/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRC))
+BPF_SKEL  := $(patsubst dataplane/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_SRC))
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -I$(B)/bpf -I.
+BPF_LIBS  := -lbpf -lelf -lz
+DAEMON_LIBS += $(BPF_LIBS)
+CPPFLAGS  += -I$(B)/bpf
+LAYER_SRC := $(filter-out daemon/%,$(DAEMON_SRC))
+BPF_TEST_SRC := $(sort $(wildcard tests/bpf/*.c))
+
+define bpf_need
+	@command -v $(1) >/dev/null 2>&1 || { echo "error: building the BPF data plane needs '$(1)' (Debian package: $(2)); run 'make deps'" >&2; exit 1; }
+endef
+
+$(B)/bpf/vmlinux.h:
+	$(call bpf_need,$(BPFTOOL),bpftool)
+	@test -r /sys/kernel/btf/vmlinux || { echo "error: the BPF data plane needs a kernel with BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF=y)" >&2; exit 1; }
+	@test -r /usr/include/bpf/bpf_helpers.h || { echo "error: the BPF data plane needs libbpf's headers (Debian package: libbpf-dev); run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
+	@mv $@.tmp $@
+
+$(B)/bpf/%.bpf.o: dataplane/%.bpf.c $(B)/bpf/vmlinux.h $(wildcard dataplane/*.h)
+	$(call bpf_need,$(CLANG),clang)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	@# DWARF is for humans; the loader needs only BTF.
+	@if command -v llvm-strip >/dev/null 2>&1; then llvm-strip -g $@; fi
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp
+	@mv $@.tmp $@
+
+$(call obj,obj,dataplane/dataplane.c): $(BPF_SKEL)
+.SECONDARY: $(BPF_OBJ)
+
+$(B)/liblayers.a: $(call obj,obj,$(LAYER_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bpf-tests: $(call obj,obj,$(BPF_TEST_SRC)) $(B)/liblayers.a $(B)/libcore.a
+	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/liblayers.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+.SECONDARY: $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/tools/*.c))
+integration: $(B)/bpf-tests
+# ---- end of BPF data plane ---------------------------------------------------
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

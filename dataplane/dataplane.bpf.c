@@ -1,0 +1,496 @@
+/* The sysplex distributor's data plane: tc programs on the node's LAN
+ * interface (INTERFACE).
+ *
+ * dp_ingress, distributor role: a TCP packet to a distributed DVIPA:port
+ * follows its connection's entry in `flows`; a SYN without one takes the next
+ * slot of the service's dispatch table. The target is this node (the stack
+ * delivers it: the DVIPA is on INTERFACE) or another one: the packet is then
+ * wrapped in an outer IPv4 (RFC 2003) or IPv6 (RFC 2473) header from this
+ * node's plex address to the target's and sent out.
+ *
+ * dp_ingress, target role: an encapsulated packet to this node's plex address
+ * whose inner destination is a DVIPA this node serves loses its outer header
+ * and goes up the stack (the DVIPA is on lo), but only when the outer source
+ * is a plex member.
+ *
+ * dp_egress: SYNs from a target DVIPA advertise an MSS small enough for the
+ * client's segments to fit the MTU once the distributor encapsulates them.
+ *
+ * Anything else goes to the stack untouched: a node without this program
+ * behaves like one whose maps are empty. See docs/dataplane.md. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "dataplane/dataplane_maps.h"
+#include "dataplane/maps.bpf.h"
+#include "dataplane/parse.bpf.h"
+
+#define OUTER_TTL 64
+
+static __always_inline struct dp_config *get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&node_config, &zero);
+}
+
+/* Sends the encapsulated packet towards the target's plex address. */
+static __always_inline int forward(struct __sk_buff *skb, __u8 family, const struct dp_config *cfg,
+                                   const struct dp_target *t)
+{
+	struct bpf_fib_lookup fib = {};
+	struct bpf_redir_neigh nh = {};
+	__u32 mtu_len = 0;
+	struct ethhdr eth;
+	int rc;
+
+	/* The kernel would drop an encapsulated packet past the MTU without a
+	 * word; GSO packets are checked segment by segment. */
+	if (bpf_check_mtu(skb, 0, &mtu_len, 0, BPF_MTU_CHK_SEGS) != BPF_MTU_CHK_RET_SUCCESS) {
+		count(DP_CNT_TOO_BIG);
+		return TC_ACT_SHOT;
+	}
+	fib.ifindex = skb->ifindex;
+	if (family == DP_FAMILY_V4) {
+		fib.family = AF_INET;
+		__builtin_memcpy(&fib.ipv4_src, cfg->plex_v4, 4);
+		__builtin_memcpy(&fib.ipv4_dst, t->addr, 4);
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, cfg->plex_v6, 16);
+		__builtin_memcpy(fib.ipv6_dst, t->addr, 16);
+	}
+	/* tot_len stays 0: a non-zero one answers FRAG_NEEDED for every GSO
+	 * super-packet (the MTU was checked above). */
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		__builtin_memcpy(eth.h_dest, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(eth.h_source, fib.smac, ETH_ALEN);
+		eth.h_proto = bpf_htons(family == DP_FAMILY_V4 ? ETH_P_IP : ETH_P_IPV6);
+		if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0) {
+			count(DP_CNT_ENCAP_ERROR);
+			return TC_ACT_SHOT;
+		}
+		count(DP_CNT_ENCAP);
+		return bpf_redirect(fib.ifindex, 0);
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		/* The target's MAC is not resolved yet (first packet after a
+		 * while): the kernel's neighbour table resolves it. */
+		nh.nh_family = fib.family;
+		if (family == DP_FAMILY_V4)
+			nh.ipv4_nh = fib.ipv4_dst;
+		else
+			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
+		count(DP_CNT_FIB_NO_NEIGH);
+		count(DP_CNT_ENCAP);
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		/* bpf_fib_lookup() wants forwarding on INTERFACE even for an
+		 * output lookup; without it the kernel routes the packet and
+		 * fills the MACs itself. */
+		count(DP_CNT_FIB_FWD_DISABLED);
+		count(DP_CNT_ENCAP);
+		return bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		count(DP_CNT_TOO_BIG);
+		return TC_ACT_SHOT;
+	default:
+		count(DP_CNT_FIB_ERROR);
+		return TC_ACT_SHOT;
+	}
+}
+
+static __always_inline int encap_ipv4(struct __sk_buff *skb, const struct packet *p,
+                                      const struct dp_config *cfg, const struct dp_target *t)
+{
+	struct iphdr outer = {};
+	__u32 tot_len = bpf_ntohs(p->tot_len) + sizeof(outer);
+
+	if (tot_len > 0xffff) {
+		count(DP_CNT_TOO_BIG);
+		return TC_ACT_SHOT;
+	}
+	/* The kernel inserts the room after the MAC header, marks the skb as
+	 * IP-in-IP for GSO and lowers gso_size by 20 so that the segments
+	 * still fit the MTU. */
+	if (bpf_skb_adjust_room(skb, sizeof(outer), BPF_ADJ_ROOM_MAC,
+	                        BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) < 0) {
+		count(DP_CNT_ENCAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	outer.version = 4;
+	outer.ihl = 5;
+	outer.tos = p->tos; /* RFC 2003 3.1: copied, ECN included */
+	outer.tot_len = bpf_htons(tot_len);
+	/* The inner ID is unique enough per source and destination; copying it
+	 * (and DF) keeps the outer header a function of the inner one. */
+	outer.id = p->id;
+	outer.frag_off = p->frag_off & bpf_htons(IP_DF);
+	outer.ttl = OUTER_TTL;
+	outer.protocol = IPPROTO_IPIP;
+	__builtin_memcpy(&outer.saddr, cfg->plex_v4, 4);
+	__builtin_memcpy(&outer.daddr, t->addr, 4);
+	outer.check = ipv4_checksum(&outer);
+	/* A header with a correct checksum sums to zero, so a CHECKSUM_COMPLETE
+	 * skb->csum needs no update. */
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &outer, sizeof(outer), 0) < 0) {
+		count(DP_CNT_ENCAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	return forward(skb, DP_FAMILY_V4, cfg, t);
+}
+
+static __always_inline int encap_ipv6(struct __sk_buff *skb, const struct packet *p,
+                                      const struct dp_config *cfg, const struct dp_target *t)
+{
+	struct ipv6hdr outer = {};
+	__u32 payload_len = bpf_ntohs(p->tot_len) + sizeof(outer);
+
+	/* payload_len 0 is a jumbogram (BIG TCP): not tunnelled. */
+	if (p->tot_len == 0 || payload_len > 0xffff) {
+		count(DP_CNT_TOO_BIG);
+		return TC_ACT_SHOT;
+	}
+	if (bpf_skb_adjust_room(skb, sizeof(outer), BPF_ADJ_ROOM_MAC,
+	                        BPF_F_ADJ_ROOM_ENCAP_L3_IPV6) < 0) {
+		count(DP_CNT_ENCAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	/* Version, traffic class and flow label copied from the inner header
+	 * (RFC 2473 6.5, 6.6). */
+	__builtin_memcpy(&outer, &p->v6_word0, 4);
+	outer.payload_len = bpf_htons(payload_len);
+	outer.nexthdr = IPPROTO_IPV6;
+	outer.hop_limit = OUTER_TTL;
+	__builtin_memcpy(&outer.saddr, cfg->plex_v6, 16);
+	__builtin_memcpy(&outer.daddr, t->addr, 16);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &outer, sizeof(outer), 0) < 0) {
+		count(DP_CNT_ENCAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	/* Keep a CHECKSUM_COMPLETE skb->csum right; fails harmlessly otherwise. */
+	bpf_csum_update(skb, bpf_csum_diff(NULL, 0, (__be32 *)&outer, sizeof(outer), 0));
+	return forward(skb, DP_FAMILY_V6, cfg, t);
+}
+
+/* Delivers locally or encapsulates to the target. A function of its own
+ * (four callers), not inlined four times. */
+static __noinline int send_to_target(struct __sk_buff *skb, const struct packet *p,
+                                     const struct dp_config *cfg, const struct dp_target *t)
+{
+	if (t->flags & DP_TARGET_LOCAL) {
+		count(DP_CNT_TO_LOCAL);
+		return TC_ACT_OK;
+	}
+	if (t->family != p->family) {
+		/* The loader refuses such targets; never let a stale entry
+		 * send an IPv6 packet to an IPv4 address. */
+		count(DP_CNT_ENCAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	if (p->family == DP_FAMILY_V4)
+		return encap_ipv4(skb, p, cfg, t);
+	return encap_ipv6(skb, p, cfg, t);
+}
+
+/* SYSPLEXPORTS: the node that owns the port's block gets the packet.
+ * Returns -1 when no block matches. */
+static __always_inline int try_port_block(struct __sk_buff *skb, const struct packet *p,
+                                          const struct dp_config *cfg)
+{
+	struct dp_port_block_key key = {};
+	struct dp_target *owner;
+	struct dp_target t;
+
+	key.family = p->family;
+	key.proto = p->proto;
+	key.block = bpf_ntohs(p->dport) >> DP_PORT_BLOCK_SHIFT;
+	__builtin_memcpy(key.addr, p->dst, 16);
+	owner = bpf_map_lookup_elem(&port_blocks, &key);
+	if (!owner)
+		return -1;
+	t = *owner;
+	count(DP_CNT_PORT_BLOCK_HIT);
+	return send_to_target(skb, p, cfg, &t);
+}
+
+/* Distributor role, for a TCP packet. */
+static __always_inline int distribute(struct __sk_buff *skb, const struct packet *p,
+                                      const struct dp_config *cfg)
+{
+	struct dp_service_key skey = {};
+	struct dp_flow_key fkey = {};
+	struct dp_flow flow = {};
+	struct dp_service *svc;
+	struct dp_flow *f;
+	bool syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	__u64 update = BPF_NOEXIST;
+	__u32 n, rr, slot;
+	int ret;
+
+	skey.family = p->family;
+	skey.proto = p->proto;
+	skey.port = p->dport;
+	__builtin_memcpy(skey.addr, p->dst, 16);
+	svc = bpf_map_lookup_elem(&dist_services, &skey);
+	if (!svc) {
+		ret = try_port_block(skb, p, cfg);
+		if (ret >= 0)
+			return ret;
+		count(DP_CNT_PASS);
+		return TC_ACT_OK;
+	}
+
+	fkey.family = p->family;
+	fkey.proto = p->proto;
+	fkey.src_port = p->sport;
+	fkey.dst_port = p->dport;
+	__builtin_memcpy(fkey.src, p->src, 16);
+	__builtin_memcpy(fkey.dst, p->dst, 16);
+	f = bpf_map_lookup_elem(&flows, &fkey);
+	if (f) {
+		if (syn && (f->flags & DP_FLOW_CLOSING)) {
+			/* The client reuses the 4-tuple: a new connection. */
+			count(DP_CNT_FLOW_REUSED);
+			update = BPF_ANY;
+			goto pick;
+		}
+		count(DP_CNT_FLOW_HIT);
+		if ((p->tcp_flags & (TCP_FIN | TCP_RST)) && !(f->flags & DP_FLOW_CLOSING)) {
+			f->flags |= DP_FLOW_CLOSING;
+			count(DP_CNT_FLOW_CLOSING);
+		}
+		flow.target = f->target;
+		return send_to_target(skb, p, cfg, &flow.target);
+	}
+	if (!syn) {
+		/* No connection known: a port block's owner, or the local
+		 * stack, which answers with a RST like any host. */
+		ret = try_port_block(skb, p, cfg);
+		if (ret >= 0)
+			return ret;
+		count(DP_CNT_NO_TARGET);
+		return TC_ACT_OK;
+	}
+
+pick:
+	n = svc->n_slots;
+	if (n == 0 || n > DP_DISPATCH_SLOTS) {
+		count(DP_CNT_SYN_NO_TARGET);
+		return TC_ACT_OK;
+	}
+	rr = __sync_fetch_and_add(&svc->rr, 1) % n;
+	/* clang knows rr < 256 and would drop the mask the verifier needs. */
+	barrier_var(rr);
+	slot = svc->slots[rr & (DP_DISPATCH_SLOTS - 1)];
+	if (slot >= svc->n_targets || slot >= DP_MAX_TARGETS) {
+		count(DP_CNT_SYN_NO_TARGET);
+		return TC_ACT_OK;
+	}
+	flow.target = svc->targets[slot & (DP_MAX_TARGETS - 1)];
+	flow.created_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&flows, &fkey, &flow, update) == -EEXIST) {
+		/* A retransmitted SYN raced us on another CPU: follow it. */
+		f = bpf_map_lookup_elem(&flows, &fkey);
+		if (f)
+			flow.target = f->target;
+	}
+	count(DP_CNT_FLOW_NEW);
+	return send_to_target(skb, p, cfg, &flow.target);
+}
+
+/* clang does not inline memcmp() for BPF. */
+static __always_inline bool addr_equal(const __u8 *a, const __u8 *b, __u8 family)
+{
+	__u8 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		if (i < 4 || family == DP_FAMILY_V6)
+			diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* Target role, for an IP-in-IP or IPv6-in-IPv6 packet. */
+static __always_inline int decapsulate(struct __sk_buff *skb, const struct packet *p,
+                                       const struct dp_config *cfg)
+{
+	struct dp_addr_key member = {}, dvipa = {};
+	const __u8 *plex;
+	bool is_member;
+	__u32 outer_len;
+	int r;
+
+	/* Only IPv4 in IPv4 and IPv6 in IPv6 are ours; 6in4 / 4in6 tunnels
+	 * (and anything not sent to our plex address) belong to the stack. */
+	plex = p->family == DP_FAMILY_V4 ? cfg->plex_v4 : cfg->plex_v6;
+	if ((p->family == DP_FAMILY_V4 && p->proto != IPPROTO_IPIP) ||
+	    (p->family == DP_FAMILY_V6 && p->proto != IPPROTO_IPV6) ||
+	    !addr_equal(p->dst, plex, p->family)) {
+		count(DP_CNT_ENCAP_NOT_OURS);
+		return TC_ACT_OK;
+	}
+	if (p->fragment) {
+		count(DP_CNT_FRAGMENT);
+		return TC_ACT_OK;
+	}
+	member.family = p->family;
+	__builtin_memcpy(member.addr, p->src, 16);
+	is_member = bpf_map_lookup_elem(&members, &member) != NULL;
+
+	dvipa.family = p->family;
+	r = parse_inner_dst(skb, p, dvipa.addr);
+	if (r != PARSE_OK) {
+		if (is_member) {
+			count(DP_CNT_DROP_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		count(DP_CNT_ENCAP_NOT_OURS);
+		return TC_ACT_OK;
+	}
+	if (!bpf_map_lookup_elem(&target_dvipas, &dvipa)) {
+		count(DP_CNT_ENCAP_NOT_OURS);
+		return TC_ACT_OK;
+	}
+	if (!is_member) {
+		count(DP_CNT_DROP_NOT_MEMBER);
+		return TC_ACT_SHOT;
+	}
+	outer_len = p->l4_off - ETH_HLEN;
+	if (bpf_skb_adjust_room(skb, -(__s32)outer_len, BPF_ADJ_ROOM_MAC, 0) < 0) {
+		count(DP_CNT_DECAP_ERROR);
+		return TC_ACT_SHOT;
+	}
+	count(DP_CNT_DECAP);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int dp_ingress(struct __sk_buff *skb)
+{
+	struct packet p = {};
+	struct dp_config *cfg;
+	int r;
+
+	r = parse_ip(skb, &p);
+	switch (r) {
+	case PARSE_OK:
+		break;
+	case PARSE_TRUNCATED:
+		count(DP_CNT_TRUNCATED);
+		return TC_ACT_OK;
+	case PARSE_MALFORMED:
+		count(DP_CNT_MALFORMED);
+		return TC_ACT_OK;
+	case PARSE_IPV6_EXT:
+		count(DP_CNT_IPV6_EXT);
+		return TC_ACT_OK;
+	default:
+		count(DP_CNT_PASS);
+		return TC_ACT_OK;
+	}
+	cfg = get_config();
+	if (!cfg)
+		return TC_ACT_OK;
+
+	if (p.proto == IPPROTO_IPIP || p.proto == IPPROTO_IPV6)
+		return decapsulate(skb, &p, cfg);
+	if (p.proto != IPPROTO_TCP) {
+		count(DP_CNT_PASS);
+		return TC_ACT_OK;
+	}
+	/* Only the first fragment has ports: the stack reassembles them. */
+	if (p.fragment) {
+		count(DP_CNT_FRAGMENT);
+		return TC_ACT_OK;
+	}
+	r = parse_tcp(skb, &p);
+	if (r == PARSE_TRUNCATED) {
+		count(DP_CNT_TRUNCATED);
+		return TC_ACT_OK;
+	}
+	if (r != PARSE_OK) {
+		count(DP_CNT_MALFORMED);
+		return TC_ACT_OK;
+	}
+	return distribute(skb, &p, cfg);
+}
+
+/* Lowers the MSS option of a SYN to limit. */
+static __always_inline void clamp_mss(struct __sk_buff *skb, const struct packet *p, __u16 limit)
+{
+	__u8 opts[TCP_OPTS_MAX] = {};
+	__u32 len = p->tcp_hlen - TCP_HDR_MIN;
+	__u32 i = 0;
+
+	if (len == 0 || len > TCP_OPTS_MAX)
+		return;
+	if (bpf_skb_load_bytes(skb, p->l4_off + TCP_HDR_MIN, opts, len) < 0)
+		return;
+	for (int n = 0; n < TCP_OPTS_MAX; n++) {
+		__u8 kind, olen;
+
+		if (i >= len || i >= TCP_OPTS_MAX - 1)
+			return;
+		kind = opts[i];
+		if (kind == TCPOPT_EOL)
+			return;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		olen = opts[i + 1];
+		if (olen < 2)
+			return;
+		if (kind == TCPOPT_MSS) {
+			__be16 old_mss, new_mss = bpf_htons(limit);
+			__u32 off = p->l4_off + TCP_HDR_MIN + i + 2;
+
+			if (olen != TCPOLEN_MSS || i + TCPOLEN_MSS > len ||
+			    i > TCP_OPTS_MAX - TCPOLEN_MSS)
+				return;
+			__builtin_memcpy(&old_mss, &opts[i + 2], 2);
+			if (bpf_ntohs(old_mss) <= limit)
+				return;
+			/* Without BPF_F_PSEUDO_HDR the replace leaves a
+			 * CHECKSUM_PARTIAL checksum alone, as it must. */
+			if (bpf_skb_store_bytes(skb, off, &new_mss, 2, 0) < 0 ||
+			    bpf_l4_csum_replace(skb, p->l4_off + 16, old_mss, new_mss, 2) < 0)
+				return;
+			count(DP_CNT_MSS_CLAMPED);
+			return;
+		}
+		i += olen;
+	}
+}
+
+SEC("tc")
+int dp_egress(struct __sk_buff *skb)
+{
+	struct dp_addr_key dvipa = {};
+	struct packet p = {};
+	struct dp_config *cfg;
+	__u16 limit;
+
+	if (parse_ip(skb, &p) != PARSE_OK || p.proto != IPPROTO_TCP || p.fragment)
+		return TC_ACT_OK;
+	if (parse_tcp(skb, &p) != PARSE_OK || !(p.tcp_flags & TCP_SYN))
+		return TC_ACT_OK;
+	cfg = get_config();
+	if (!cfg)
+		return TC_ACT_OK;
+	limit = p.family == DP_FAMILY_V4 ? cfg->mss_v4 : cfg->mss_v6;
+	if (!limit)
+		return TC_ACT_OK;
+	dvipa.family = p.family;
+	__builtin_memcpy(dvipa.addr, p.src, 16);
+	if (!bpf_map_lookup_elem(&target_dvipas, &dvipa))
+		return TC_ACT_OK;
+	clamp_mss(skb, &p, limit);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

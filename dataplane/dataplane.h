@@ -1,0 +1,125 @@
+/* The data plane's loader: loads the BPF programs of dataplane.bpf.c,
+ * attaches them to INTERFACE (tc clsact, ingress and egress) and programs
+ * their maps. See docs/dataplane.md.
+ *
+ * Every function returns 0 or -errno and prints nothing; libbpf's own
+ * messages go where the caller sent them with libbpf_set_print(). */
+#ifndef DVIPA_DATAPLANE_DATAPLANE_H
+#define DVIPA_DATAPLANE_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ipaddr.h"
+#include "dataplane/dataplane_maps.h"
+
+struct dp;
+
+struct dp_open_opts {
+	/* Pin every map in this directory (on a bpffs, created if missing)
+	 * and reuse the maps already pinned there: flows, counters and
+	 * tables then survive a restart of their user. NULL: no pinning. */
+	const char *pin_dir;
+	/* Remove what is pinned in pin_dir first (start from empty maps). */
+	bool reset_pins;
+	/* Size of the flow table; 0 = DP_FLOWS_DEFAULT. */
+	uint32_t flow_max;
+};
+
+/* Opens and loads the programs and maps. opts may be NULL. On failure *ret
+ * is untouched; -EINVAL from a pin_dir whose maps have another layout. */
+int dp_open(const struct dp_open_opts *opts, struct dp **ret);
+/* Frees the loader's side. The programs stay attached if they were: a
+ * restarted user finds them and their pinned maps (see dp_attach()). */
+void dp_free(struct dp *dp);
+
+/* Attaches ingress and egress to ifindex (creating the clsact qdisc if
+ * needed), replacing whatever a previous loader left at the same tc handle
+ * and priority. -EBUSY if this dp is attached elsewhere. */
+int dp_attach(struct dp *dp, int ifindex);
+/* Detaches this dp's programs; removes the clsact qdisc if dp_attach()
+ * created it. */
+int dp_detach(struct dp *dp);
+/* Removes dvipa's tc programs from ifindex, whoever attached them (a
+ * crashed daemon, a test). 0 also when there were none. */
+int dp_detach_ifindex(int ifindex);
+
+/* This node: its id and plex addresses (either may be NULL: no encapsulation
+ * or decapsulation in that family). */
+int dp_set_node(struct dp *dp, uint32_t node_id, const struct ipaddr *plex_v4,
+                const struct ipaddr *plex_v6);
+/* MSS clamps for SYNs leaving from target DVIPAs; 0 = no clamp. */
+int dp_set_mss(struct dp *dp, uint16_t mss_v4, uint16_t mss_v6);
+/* The largest MSS whose segments fit an MTU once encapsulated in the same
+ * family (IPv4: MTU - 60, IPv6: MTU - 100); 0 if the MTU is too small. */
+uint16_t dp_mss_for_mtu(int family, unsigned mtu);
+
+/* Plex members: the outer sources accepted for decapsulation. */
+int dp_member_add(struct dp *dp, const struct ipaddr *plex_addr, uint32_t node_id);
+int dp_member_remove(struct dp *dp, const struct ipaddr *plex_addr);
+
+/* A target of a distributed service. */
+struct dp_service_target {
+	uint32_t node_id;
+	struct ipaddr plex_addr; /* same family as the DVIPA */
+	bool is_local;           /* this node: delivered, not encapsulated */
+};
+
+/* Sets (adds or replaces) the TCP service dvipa:port: its targets and its
+ * dispatch table, slots[i] an index into targets (a weighted method repeats
+ * an index). slots NULL: each target once, in order. n_slots 0 with slots
+ * non-NULL: no target ready (SYNs go to the local stack). The round-robin
+ * position survives a replace. -EINVAL on bad sizes or indexes,
+ * -EAFNOSUPPORT on a target of the other family. */
+int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
+                   const struct dp_service_target *targets, size_t n_targets, const uint8_t *slots,
+                   size_t n_slots);
+int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port);
+
+/* DVIPAs this node serves as a target: decapsulated (from members only),
+ * their SYNs MSS-clamped. */
+int dp_target_dvipa_add(struct dp *dp, const struct ipaddr *dvipa);
+int dp_target_dvipa_remove(struct dp *dp, const struct ipaddr *dvipa);
+
+/* SYSPLEXPORTS: TCP ports (block << DP_PORT_BLOCK_SHIFT) .. + 63 of dvipa
+ * belong to target. */
+int dp_port_block_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t block,
+                      const struct dp_service_target *target);
+int dp_port_block_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t block);
+
+/* Sums the per-CPU counters into out[0 .. n-1], n <= DP_CNT_MAX. */
+int dp_counters_read(struct dp *dp, uint64_t *out, size_t n);
+/* "encap", "drop_not_member"...; NULL past DP_CNT_MAX. */
+const char *dp_counter_name(unsigned counter);
+/* One line of help for a counter; NULL past DP_CNT_MAX. */
+const char *dp_counter_help(unsigned counter);
+
+/* A connection known to the distributor. */
+struct dp_flow_info {
+	struct ipaddr client;
+	struct ipaddr dvipa;
+	uint16_t client_port;
+	uint16_t dvipa_port;
+	struct dp_service_target target;
+	bool closing;        /* FIN or RST seen */
+	uint64_t created_ns; /* CLOCK_MONOTONIC */
+};
+
+/* Calls fn for each flow (a snapshot that packets may change meanwhile);
+ * stops at fn's first non-zero return and returns it. */
+int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, void *data),
+                    void *data);
+/* Adds or replaces a flow (rebuilding the table from targets' reports). */
+int dp_flow_set(struct dp *dp, const struct dp_flow_info *flow);
+/* Moves the flows of node from_node in to's family to *to (call once per
+ * family), or deletes all of from_node's flows when to is NULL; *ret_n (may
+ * be NULL) = flows changed. */
+int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service_target *to,
+                      size_t *ret_n);
+
+/* The programs' fds, for BPF_PROG_TEST_RUN. */
+enum dp_prog { DP_PROG_INGRESS = 0, DP_PROG_EGRESS, DP_PROG_MAX };
+int dp_prog_fd(const struct dp *dp, enum dp_prog prog);
+
+#endif

@@ -1,0 +1,171 @@
+/* The interface between the BPF data plane (dataplane.bpf.c) and its loader
+ * (dataplane.c): every map key and value, the counters, the constants both
+ * sides must agree on. Included by both, so: fixed-width types only, explicit
+ * padding, every size asserted. Changing a struct changes the pinned maps'
+ * layout: a loader refuses pinned maps of another layout (see dp_open()).
+ * See docs/dataplane.md for what each map means. */
+#ifndef DVIPA_DATAPLANE_MAPS_H
+#define DVIPA_DATAPLANE_MAPS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Address families are the IP version numbers, as in core/ipaddr.h. */
+#define DP_FAMILY_V4 4
+#define DP_FAMILY_V6 6
+
+/* A plex has at most 32 nodes, so a service has at most 32 targets. */
+#define DP_MAX_TARGETS 32
+/* Slots of a dispatch table; a weighted method repeats a target's index. Must
+ * be a power of two (the program masks indexes with it). */
+#define DP_DISPATCH_SLOTS 256
+/* SYSPLEXPORTS hands out ephemeral ports in blocks of 64. */
+#define DP_PORT_BLOCK_SHIFT 6
+
+/* Default sizes; the flow table's can be changed at open time. */
+#define DP_FLOWS_DEFAULT   65536
+#define DP_SERVICES_MAX    1024
+#define DP_MEMBERS_MAX     128
+#define DP_DVIPAS_MAX      1024
+#define DP_PORT_BLOCKS_MAX 16384
+
+/* tc filter identity: the same handle and priority on every start, so that a
+ * new loader replaces what a crashed one left attached. */
+#define DP_TC_HANDLE   0xd1fa
+#define DP_TC_PRIORITY 1
+
+/* The one entry of the `config` array map. */
+struct dp_config {
+	__u32 node_id;
+	__u32 flags;  /* reserved, 0 */
+	__u16 mss_v4; /* clamp for SYNs from target DVIPAs; 0 = no clamp */
+	__u16 mss_v6;
+	__u8 plex_v4[4];  /* this node's plex addresses (outer source when */
+	__u8 plex_v6[16]; /* encapsulating, outer destination when decapsulating) */
+};
+_Static_assert(sizeof(struct dp_config) == 32, "dp_config layout");
+
+/* Key of `dist_services`: a distributed DVIPA and port. */
+struct dp_service_key {
+	__u8 family; /* DP_FAMILY_* */
+	__u8 proto;  /* IPPROTO_TCP */
+	__be16 port;
+	__u8 addr[16]; /* IPv4 in addr[0..3], rest zero */
+};
+_Static_assert(sizeof(struct dp_service_key) == 20, "dp_service_key layout");
+
+#define DP_TARGET_LOCAL 0x01 /* the target is this node: deliver, do not encapsulate */
+
+/* Where a connection goes: a node and its plex address (same family as the
+ * DVIPA: IPv4 in IPv4, IPv6 in IPv6). */
+struct dp_target {
+	__u32 node_id;
+	__u8 family;
+	__u8 flags; /* DP_TARGET_* */
+	__u16 pad;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct dp_target) == 24, "dp_target layout");
+
+/* Value of `dist_services`: the targets and the dispatch table built for the
+ * distribution method. A new connection takes slots[rr++ % n_slots]. */
+struct dp_service {
+	__u32 rr; /* advanced atomically by the program */
+	__u16 n_targets;
+	__u16 n_slots; /* 0: no target is ready */
+	__u32 flags;   /* reserved, 0 */
+	__u32 pad;
+	struct dp_target targets[DP_MAX_TARGETS];
+	__u8 slots[DP_DISPATCH_SLOTS]; /* indexes into targets[] */
+};
+_Static_assert(sizeof(struct dp_service) == 16 + 24 * DP_MAX_TARGETS + DP_DISPATCH_SLOTS,
+               "dp_service layout");
+
+/* Key of `flows`, as the client sends: src = client, dst = DVIPA. */
+struct dp_flow_key {
+	__u8 family;
+	__u8 proto;
+	__u16 pad;
+	__be16 src_port;
+	__be16 dst_port;
+	__u8 src[16];
+	__u8 dst[16];
+};
+_Static_assert(sizeof(struct dp_flow_key) == 40, "dp_flow_key layout");
+
+#define DP_FLOW_CLOSING 0x01 /* a FIN or RST was seen; a new SYN picks a new target */
+
+/* Value of `flows`. */
+struct dp_flow {
+	struct dp_target target;
+	__u32 flags; /* DP_FLOW_* */
+	__u32 pad;
+	__u64 created_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+_Static_assert(sizeof(struct dp_flow) == 40, "dp_flow layout");
+
+/* Key of `members` and `target_dvipas`: one address. */
+struct dp_addr_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct dp_addr_key) == 20, "dp_addr_key layout");
+
+/* Value of `members`: a plex member's plex address belongs to this node. */
+struct dp_member {
+	__u32 node_id;
+};
+_Static_assert(sizeof(struct dp_member) == 4, "dp_member layout");
+
+/* Value of `target_dvipas`: a DVIPA this node serves as a target. */
+struct dp_target_dvipa {
+	__u32 flags; /* reserved, 0 */
+};
+_Static_assert(sizeof(struct dp_target_dvipa) == 4, "dp_target_dvipa layout");
+
+/* Key of `port_blocks` (SYSPLEXPORTS); the value is a struct dp_target. */
+struct dp_port_block_key {
+	__u8 family;
+	__u8 proto;
+	__u16 block; /* host order: port >> DP_PORT_BLOCK_SHIFT */
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout");
+
+/* The verdict counters, one per-CPU __u64 each in `counters`. Append only:
+ * the index is the interface. X(name, "display name", "what it means"). */
+#define DP_COUNTERS(X)                                                                             \
+	X(PASS, "pass", "not for the data plane, handed to the stack")                             \
+	X(TRUNCATED, "truncated", "a header ends past the packet, handed to the stack")            \
+	X(MALFORMED, "malformed", "impossible IP or TCP header, handed to the stack")              \
+	X(FRAGMENT, "fragment", "TCP or tunnel fragment, handed to the stack")                     \
+	X(IPV6_EXT, "ipv6_ext", "IPv6 extension header not walked, handed to the stack")           \
+	X(FLOW_HIT, "flow_hit", "packet of a known connection")                                    \
+	X(FLOW_NEW, "flow_new", "SYN: new connection given a target")                              \
+	X(FLOW_REUSED, "flow_reused", "SYN on a closing connection: given a new target")           \
+	X(FLOW_CLOSING, "flow_closing", "FIN or RST seen on a known connection")                   \
+	X(SYN_NO_TARGET, "syn_no_target", "SYN for a service without ready target, to the stack")  \
+	X(NO_TARGET, "no_target", "non-SYN of an unknown connection, to the stack")                \
+	X(PORT_BLOCK_HIT, "port_block_hit", "packet routed by a SYSPLEXPORTS port block")          \
+	X(TO_LOCAL, "to_local", "target is this node: delivered by the stack")                     \
+	X(ENCAP, "encap", "encapsulated and sent to a target")                                     \
+	X(ENCAP_ERROR, "encap_error", "encapsulation failed, dropped")                             \
+	X(FIB_NO_NEIGH, "fib_no_neigh", "target's MAC unknown: sent through the neighbour table")  \
+	X(FIB_ERROR, "fib_error", "no route to the target, dropped")                               \
+	X(TOO_BIG, "too_big", "too big for the MTU once encapsulated, dropped")                    \
+	X(DECAP, "decap", "decapsulated from a member, delivered by the stack")                    \
+	X(DECAP_ERROR, "decap_error", "decapsulation failed, dropped")                             \
+	X(DROP_NOT_MEMBER, "drop_not_member", "encapsulated to a target DVIPA by a non-member")    \
+	X(DROP_MALFORMED, "drop_malformed", "encapsulated by a member, inner header broken")       \
+	X(ENCAP_NOT_OURS, "encap_not_ours", "encapsulated, not to a DVIPA we serve: to the stack") \
+	X(MSS_CLAMPED, "mss_clamped", "MSS option lowered in a SYN from a target DVIPA")           \
+	X(FIB_FWD_DISABLED, "fib_fwd_disabled",                                                    \
+	  "forwarding off on INTERFACE: sent through the kernel's route and neighbour lookup")
+
+#define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,
+enum dp_counter { DP_COUNTERS(DP_COUNTER_ENUM_) DP_CNT_MAX };
+#undef DP_COUNTER_ENUM_
+
+#endif
