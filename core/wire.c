@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,13 +67,39 @@ int wire_check_ext(const void *ext, size_t len)
 	return 0;
 }
 
-static int wire_check_header(const struct wire_header *h, size_t len)
+static uint32_t wire_crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	/* Bitwise: messages are small and rare, a table is not worth it. */
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return crc;
+}
+
+uint32_t wire_checksum(const void *buf, size_t len)
+{
+	static const uint8_t zero[sizeof(uint32_t)];
+	const size_t at = offsetof(struct wire_header, checksum);
+	const uint8_t *p = buf;
+	uint32_t crc = 0xffffffffu;
+
+	crc = wire_crc32c(crc, p, at);
+	crc = wire_crc32c(crc, zero, sizeof(zero));
+	crc = wire_crc32c(crc, p + at + sizeof(zero), len - at - sizeof(zero));
+	return ~crc;
+}
+
+static int wire_check_header(const struct wire_header *h, const void *buf, size_t len)
 {
 	if (le32toh(h->magic) != WIRE_MAGIC)
 		return -EBADMSG;
 	if (h->version != WIRE_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h->flags || h->reserved || le32toh(h->length) != len || len > WIRE_MAX_SIZE)
+	if (h->flags || le32toh(h->length) != len || len > WIRE_MAX_SIZE)
+		return -EBADMSG;
+	if (le32toh(h->checksum) != wire_checksum(buf, len))
 		return -EBADMSG;
 	if (h->type == WIRE_TYPE_NONE)
 		return -EBADMSG;
@@ -89,7 +116,7 @@ int wire_peek(const void *buf, size_t len, enum wire_type *ret_type)
 	if (len < sizeof(h))
 		return -EBADMSG;
 	memcpy(&h, buf, sizeof(h));
-	ret = wire_check_header(&h, len);
+	ret = wire_check_header(&h, buf, len);
 	if (ret < 0)
 		return ret;
 	*ret_type = (enum wire_type)h.type;
@@ -181,6 +208,8 @@ int wire_encode_facts(const struct plex_facts *f, const void *ext, size_t ext_le
 	if (ext_len)
 		memcpy(p + off, ext, ext_len);
 	off += ext_len;
+	h.checksum = htole32(wire_checksum(p, off));
+	memcpy(p, &h, sizeof(h));
 	*ret_len = off;
 	return 0;
 }

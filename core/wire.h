@@ -5,7 +5,9 @@
  * padding: _Static_assert checks the sizes), and every padding or reserved
  * byte must be zero. Decoding checks every length before it is used and
  * accepts exactly one encoding of a message, so decode -> encode gives back
- * the same bytes.
+ * the same bytes. A CRC-32C over the message makes any corruption (of a
+ * buffer, by a bug) an error rather than a wrong fact: CPG itself is
+ * reliable.
  *
  * FACTS body (a node's announcement, struct plex_facts):
  *   struct wire_facts
@@ -55,10 +57,10 @@ enum wire_ext_type {
 struct wire_header {
 	uint32_t magic;
 	uint8_t version;
-	uint8_t type;    /* enum wire_type */
-	uint16_t flags;  /* none defined: must be 0 */
-	uint32_t length; /* of the whole message, header included */
-	uint32_t reserved;
+	uint8_t type;      /* enum wire_type */
+	uint16_t flags;    /* none defined: must be 0 */
+	uint32_t length;   /* of the whole message, header included */
+	uint32_t checksum; /* CRC-32C of the whole message with this field zero */
 };
 
 struct wire_addr {
@@ -127,7 +129,12 @@ struct wire_ext {
 	size_t len;
 };
 
-/* Checks the header and returns the message type. -EBADMSG when malformed or
+/* The CRC-32C (Castagnoli) of a message, its checksum field counted as zero;
+ * len >= sizeof(struct wire_header). Tests and fuzzers use it to re-seal a
+ * message they changed. */
+uint32_t wire_checksum(const void *buf, size_t len);
+
+/* Checks the header and checksum and returns the message type. -EBADMSG when malformed or
  * when len is not exactly the header's length, -EPROTONOSUPPORT for another
  * version, -EOPNOTSUPP for a type this version does not know (a receiver may
  * skip those). */
