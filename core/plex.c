@@ -22,7 +22,8 @@ struct plex_row {
 	struct ipaddr dvipa; /* first: rows are searched by address */
 	uint8_t prefix_len;
 	uint8_t mode;     /* takeback rule: CONFIG_MOVEABLE_IMMEDIATE or _WHENIDLE */
-	bool existing;    /* the "existing" memory, see docs/plex.md */
+	bool defined;     /* some member defines it */
+	bool existing;    /* some member's facts show it exists, see docs/plex.md */
 	uint32_t owner;   /* the designated owner */
 	uint32_t definer; /* eligible VIPADEFINE node */
 	uint32_t keeper;  /* holder that keeps it (sticky) */
@@ -40,6 +41,11 @@ struct plex {
 	uint32_t ids[PLEX_MAX_NODES];
 	size_t n_rows;
 	struct plex_row *rows;
+	/* What this node has seen exist and someone still defines: it announces
+	 * this as its "known" list, which carries the history across membership
+	 * changes (the derivation itself looks only at current facts). */
+	size_t n_memory;
+	struct ipaddr *memory;
 	size_t n_trans;
 	struct plex_transition *trans;
 };
@@ -149,15 +155,14 @@ static int plex_collect(const struct plex_member *m, size_t n, struct ipaddr **r
 
 /* The rules of docs/plex.md for one DVIPA. Members are in id order, so "first
  * found" is "lowest id" and a strictly better rank is needed to replace. */
-static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
-                            const struct plex_row *old, struct plex_row *r)
+static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate, struct plex_row *r)
 {
 	const struct ipaddr *a = &r->dvipa;
 	const struct plex_def *first_define = NULL, *first_def = NULL;
 	uint32_t best_any = PLEX_NODE_NONE, best_moveable = PLEX_NODE_NONE;
 	int best_any_rank = -1, best_moveable_rank = -1, keeper_rank = -1;
 	uint8_t definer_moveable = CONFIG_MOVEABLE_UNSET;
-	bool evidence = false, defined = false;
+	bool evidence = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct plex_facts *f = &m[i].facts;
@@ -171,7 +176,7 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 		h = plex_facts_find_held(f, a);
 		eligible = plex_eligible(f, d, a);
 		if (d) {
-			defined = true;
+			r->defined = true;
 			if (!first_def)
 				first_def = d;
 			if (d->kind == CONFIG_VIPADEFINE) {
@@ -222,7 +227,7 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 		definer_moveable = first_define->moveable;
 	r->mode = definer_moveable == CONFIG_MOVEABLE_WHENIDLE ? CONFIG_MOVEABLE_WHENIDLE
 	                                                       : CONFIG_MOVEABLE_IMMEDIATE;
-	r->existing = defined && (evidence || (old && old->existing));
+	r->existing = evidence;
 
 	if (!quorate)
 		r->owner = PLEX_NODE_NONE;
@@ -239,8 +244,7 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 		r->owner = r->existing ? best_any : best_moveable;
 }
 
-static int plex_derive(const struct plex_member *m, size_t n, bool quorate,
-                       const struct plex_row *old, size_t n_old, struct plex_row **ret,
+static int plex_derive(const struct plex_member *m, size_t n, bool quorate, struct plex_row **ret,
                        size_t *ret_n)
 {
 	struct ipaddr *addrs;
@@ -260,7 +264,7 @@ static int plex_derive(const struct plex_member *m, size_t n, bool quorate,
 	}
 	for (size_t i = 0; i < n_addrs; i++) {
 		rows[i].dvipa = addrs[i];
-		plex_derive_row(m, n, quorate, plex_find_row(old, n_old, &addrs[i]), &rows[i]);
+		plex_derive_row(m, n, quorate, &rows[i]);
 	}
 	*ret = rows;
 	*ret_n = n_addrs;
@@ -324,6 +328,8 @@ static enum plex_reason plex_reason(const struct plex_member *om, size_t on, boo
 			return PLEX_REASON_DEFINITION_CHANGED;
 		if (o && nrow->definer == nw)
 			return PLEX_REASON_OWNER_RETURNED_TAKEBACK;
+		if (!o && nrow->existing && !(orow && orow->existing))
+			return PLEX_REASON_TAKEOVER;
 	}
 	if (o && !nw && (!nrow || !nrow->existing))
 		return PLEX_REASON_DEFINITION_CHANGED;
@@ -377,6 +383,40 @@ static int plex_diff(const struct plex *p, const struct plex_member *nm, size_t 
 	return 0;
 }
 
+/* The new memory: what is remembered and still defined, plus what exists
+ * now. Both inputs are sorted. */
+static int plex_remember(const struct ipaddr *mem, size_t n_mem, const struct plex_row *rows,
+                         size_t n_rows, struct ipaddr **ret, size_t *ret_n)
+{
+	struct ipaddr *v = NULL;
+	size_t i = 0, j = 0, k = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (n_mem + n_rows) {
+		v = malloc((n_mem + n_rows) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	while (i < n_mem || j < n_rows) {
+		int c = i >= n_mem ? 1 : j >= n_rows ? -1 : ipaddr_cmp(&mem[i], &rows[j].dvipa);
+
+		/* Remembered but no row: nobody defines or holds it any more. */
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		if (rows[j].defined && (rows[j].existing || c == 0))
+			v[k++] = rows[j].dvipa;
+		if (c == 0)
+			i++;
+		j++;
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
 /* Derives the state for a new member table and quorum and, when nothing
  * failed, installs it. The caller frees what the old table alone owned. */
 static int plex_commit(struct plex *p, const struct plex_member *nm, size_t nn, bool nq,
@@ -384,17 +424,22 @@ static int plex_commit(struct plex *p, const struct plex_member *nm, size_t nn, 
 {
 	struct plex_row *rows = NULL;
 	struct plex_transition *trans = NULL;
-	size_t n_rows = 0, n_trans = 0;
+	struct ipaddr *memory = NULL;
+	size_t n_rows = 0, n_trans = 0, n_memory = 0;
 	int ret;
 
-	ret = plex_derive(nm, nn, nq, p->rows, p->n_rows, &rows, &n_rows);
+	ret = plex_derive(nm, nn, nq, &rows, &n_rows);
 	if (ret < 0)
 		return ret;
 	ret = plex_diff(p, nm, nn, nq, rows, n_rows, input, &trans, &n_trans);
-	if (ret < 0) {
-		free(rows);
-		return ret;
-	}
+	if (ret < 0)
+		goto fail;
+	ret = plex_remember(p->memory, p->n_memory, rows, n_rows, &memory, &n_memory);
+	if (ret < 0)
+		goto fail;
+	free(p->memory);
+	p->memory = memory;
+	p->n_memory = n_memory;
 	free(p->rows);
 	p->rows = rows;
 	p->n_rows = n_rows;
@@ -408,6 +453,10 @@ static int plex_commit(struct plex *p, const struct plex_member *nm, size_t nn, 
 		p->ids[i] = nm[i].id;
 	p->quorate = nq;
 	return 0;
+fail:
+	free(rows);
+	free(trans);
+	return ret;
 }
 
 struct plex *plex_new(uint32_t self_id)
@@ -432,6 +481,7 @@ void plex_free(struct plex *p)
 	for (size_t i = 0; i < p->n_members; i++)
 		plex_facts_clear(&p->members[i].facts);
 	free(p->rows);
+	free(p->memory);
 	free(p->trans);
 	free(p);
 }
@@ -660,22 +710,16 @@ out:
 int plex_fill_known(const struct plex *p, struct plex_facts *f)
 {
 	struct ipaddr *v = NULL;
-	size_t n = 0;
 
-	for (size_t i = 0; i < p->n_rows; i++)
-		n += p->rows[i].existing;
-	if (n) {
-		v = malloc(n * sizeof(*v));
+	if (p->n_memory) {
+		v = malloc(p->n_memory * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
-		n = 0;
-		for (size_t i = 0; i < p->n_rows; i++)
-			if (p->rows[i].existing)
-				v[n++] = p->rows[i].dvipa;
+		memcpy(v, p->memory, p->n_memory * sizeof(*v));
 	}
 	free(f->known);
 	f->known = v;
-	f->n_known = n;
+	f->n_known = p->n_memory;
 	return 0;
 }
 
@@ -826,6 +870,7 @@ const char *plex_reason_name(enum plex_reason r)
 	    [PLEX_REASON_DEFINITION_CHANGED] = "DEFINITION_CHANGED",
 	    [PLEX_REASON_OWNER_STARTED] = "OWNER_STARTED",
 	    [PLEX_REASON_HOLDER_RELEASED] = "HOLDER_RELEASED",
+	    [PLEX_REASON_TAKEOVER] = "TAKEOVER",
 	};
 
 	return (unsigned)r < PLEX_REASON_MAX ? names[r] : "?";

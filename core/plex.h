@@ -247,6 +247,7 @@ enum plex_reason {
 	PLEX_REASON_DEFINITION_CHANGED, /* a definition appeared or went away */
 	PLEX_REASON_OWNER_STARTED,      /* the VIPADEFINE node announced itself */
 	PLEX_REASON_HOLDER_RELEASED,    /* the holder dropped it */
+	PLEX_REASON_TAKEOVER,           /* it became known to exist: a backup takes it */
 	PLEX_REASON_MAX
 };
 

@@ -403,6 +403,20 @@ TEST(plex_release_when_not_owner)
 	plex_free(p);
 }
 
+/* Transitions of the last input as "OLD>NEW:REASON ...". */
+static const char *tp_trans(const struct plex *p, char *buf, size_t size)
+{
+	const struct plex_transition *t;
+	size_t n = plex_transitions(p, &t), off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%u>%u:%s", i ? " " : "",
+		                        t[i].old_owner, t[i].new_owner,
+		                        plex_reason_name((enum plex_reason)t[i].reason));
+	return buf;
+}
+
 TEST(plex_existing_memory)
 {
 	/* Node 1 (VIPADEFINE) has A, node 2 backs it up without MOVEABLE. */
@@ -424,38 +438,29 @@ TEST(plex_existing_memory)
 	CHECK_INT(plex_set_members(p, ids, 3), 0);
 	CHECK_INT(tp_apply(p, 1, 1, "Di:" A " H:" A), 0);
 	CHECK_INT(plex_set_members(p, ids + 1, 2), 0);
-	/* The backup takes over: A is known to exist. */
-	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "claim:" A);
+	/* The owner's facts are gone, and with them the evidence: until the
+	 * backup re-announces what it remembers, nobody may take A. */
+	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "");
 	CHECK_INT(plex_fill_known(p, &local), 0);
 	CHECK_INT(local.n_known, 1);
 	CHECK(ipaddr_equal(&local.known[0], &(struct ipaddr){.family = 4, .bytes = {10, 0, 0, 1}}));
-	/* Once nobody defines A any more, it is forgotten. */
 	local.seq = 2;
+	CHECK_INT(plex_apply_facts(p, 2, &local), 0);
+	/* The backup takes over: A is known to exist. */
+	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "claim:" A);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>2:TAKEOVER");
+	/* Once nobody defines A any more, it is forgotten. */
 	plex_facts_clear(&local);
-	CHECK_INT(tp_facts(&local, 2, 2, ""), 0);
+	CHECK_INT(tp_facts(&local, 2, 3, ""), 0);
 	CHECK_INT(plex_apply_facts(p, 2, &local), 0);
 	CHECK_INT(plex_fill_known(p, &local), 0);
 	CHECK_INT(local.n_known, 0);
 	plex_facts_clear(&local);
-	CHECK_INT(tp_facts(&local, 2, 3, "B50:" A), 0);
+	CHECK_INT(tp_facts(&local, 2, 4, "B50:" A), 0);
 	CHECK_INT(plex_apply_facts(p, 2, &local), 0);
 	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "");
 	plex_facts_clear(&local);
 	plex_free(p);
-}
-
-/* Transitions of the last input as "OLD>NEW:REASON ...". */
-static const char *tp_trans(const struct plex *p, char *buf, size_t size)
-{
-	const struct plex_transition *t;
-	size_t n = plex_transitions(p, &t), off = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < n; i++)
-		off += (size_t)snprintf(buf + off, size - off, "%s%u>%u:%s", i ? " " : "",
-		                        t[i].old_owner, t[i].new_owner,
-		                        plex_reason_name((enum plex_reason)t[i].reason));
-	return buf;
 }
 
 TEST(plex_transitions_and_reasons)
@@ -475,24 +480,26 @@ TEST(plex_transitions_and_reasons)
 	CHECK_INT(tp_apply(p, 1, 2, "Dw:" A " H:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
 	CHECK_INT(plex_set_members(p, no1, 2), 0);
-	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>2:OWNER_LEFT");
-	CHECK_INT(tp_apply(p, 2, 2, "B50:" A " H3:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>0:OWNER_LEFT");
+	CHECK_INT(tp_apply(p, 2, 2, "B50:" A " K:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>2:TAKEOVER");
+	CHECK_INT(tp_apply(p, 2, 3, "B50:" A " H3:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
 	CHECK_INT(plex_set_members(p, all, 3), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
 	/* WHENIDLE: the owner is back, but node 2 has connections. */
 	CHECK_INT(tp_apply(p, 1, 1, "Dw:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
-	CHECK_INT(tp_apply(p, 2, 3, "B50:" A " H:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 4, "B50:" A " H:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "2>1:HOLDER_IDLE_TAKEBACK");
-	CHECK_INT(tp_apply(p, 2, 4, "B50:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 5, "B50:" A), 0);
 	CHECK_INT(tp_apply(p, 1, 2, "Dw:" A " H:" A), 0);
 	CHECK_INT(tp_apply(p, 1, 3, "Dw:" A " H:" A " X:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>2:DEACTIVATED");
 	CHECK_INT(tp_apply(p, 1, 4, "Dw:" A " X:" A), 0);
-	CHECK_INT(tp_apply(p, 2, 5, "B50:" A " H:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 6, "B50:" A " H:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
-	CHECK_INT(tp_apply(p, 2, 6, "B50:" A " H:" A " LEFT"), 0);
+	CHECK_INT(tp_apply(p, 2, 7, "B50:" A " H:" A " LEFT"), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "2>0:LEAVEGROUP");
 	CHECK_INT(tp_apply(p, 1, 5, "Dw:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>1:REACTIVATED");
@@ -502,23 +509,23 @@ TEST(plex_transitions_and_reasons)
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>1:QUORUM_GAINED");
 	CHECK_INT(tp_apply(p, 1, 6, "Dw:" A " X:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>0:DEACTIVATED");
-	CHECK_INT(tp_apply(p, 2, 7, "B50:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 8, "B50:" A " K:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>2:JOINGROUP");
 	CHECK_INT(tp_apply(p, 1, 7, "Dw:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "2>1:REACTIVATED");
 	CHECK_INT(tp_apply(p, 1, 8, ""), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>2:DEFINITION_CHANGED");
 	/* A backup holding it drops it: the answer moves. */
-	CHECK_INT(tp_apply(p, 2, 8, "B50:" A " H:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 9, "B50:" A " K:" A " H:" A), 0);
 	CHECK_INT(tp_apply(p, 3, 2, "B90:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
-	CHECK_INT(tp_apply(p, 2, 9, "B50:" A), 0);
+	CHECK_INT(tp_apply(p, 2, 10, "B50:" A " K:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "2>3:HOLDER_RELEASED");
 	/* IMMEDIATE takeback and a backup that creates its DVIPA. */
 	CHECK_INT(tp_apply(p, 3, 3, "B90:" A " H:" A), 0);
 	CHECK_INT(tp_apply(p, 1, 9, "Di:" A), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "3>1:OWNER_RETURNED_TAKEBACK");
-	CHECK_INT(tp_apply(p, 2, 10, "B50:" A " B5i:" B), 0);
+	CHECK_INT(tp_apply(p, 2, 11, "B50:" A " K:" A " B5i:" B), 0);
 	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>2:DEFINITION_CHANGED");
 	CHECK_INT(plex_set_members(p, no1, 2), 0);
 	CHECK_INT(plex_set_members(p, all, 3), 0);
