@@ -7,6 +7,7 @@
  * compute the same thing. */
 #include "core/plex.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,29 @@ enum plex_input {
 	PLEX_INPUT_FACTS,
 };
 
+/* ipaddr_cmp()'s order (family, then bytes as memcmp() would) in two 64-bit
+ * comparisons: the derivation compares addresses millions of times on a big
+ * plex, and a libc memcmp() call per comparison dominated its time. */
+static int plex_addr_cmp(const struct ipaddr *a, const struct ipaddr *b)
+{
+	uint64_t x, y;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	for (size_t off = 0; off < sizeof(a->bytes); off += sizeof(x)) {
+		memcpy(&x, a->bytes + off, sizeof(x));
+		memcpy(&y, b->bytes + off, sizeof(y));
+		x = be64toh(x);
+		y = be64toh(y);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
+}
+
 static int plex_cmp_addr(const void *a, const void *b)
 {
-	return ipaddr_cmp(a, b);
+	return plex_addr_cmp(a, b);
 }
 
 static int plex_cmp_u32(const void *a, const void *b)
@@ -103,11 +124,6 @@ static const struct plex_row *plex_find_row(const struct plex_row *rows, size_t 
 	return bsearch(a, rows, n, sizeof(*rows), plex_cmp_addr);
 }
 
-static bool plex_known(const struct plex_facts *f, const struct ipaddr *a)
-{
-	return f->n_known && bsearch(a, f->known, f->n_known, sizeof(*f->known), plex_cmp_addr);
-}
-
 static bool plex_left(const struct plex_facts *f)
 {
 	return f->flags & PLEX_FACTS_LEFT;
@@ -146,16 +162,56 @@ static int plex_collect(const struct plex_member *m, size_t n, struct ipaddr **r
 	}
 	qsort(v, k, sizeof(*v), plex_cmp_addr);
 	for (size_t i = 0; i < k; i++)
-		if (u == 0 || !ipaddr_equal(&v[u - 1], &v[i]))
+		if (u == 0 || plex_addr_cmp(&v[u - 1], &v[i]) != 0)
 			v[u++] = v[i];
 	*ret = v;
 	*ret_n = u;
 	return 0;
 }
 
+/* A member's entries for one address. Addresses are visited in order and
+ * every array of the facts is sorted, so one cursor per member walks each
+ * array once for all addresses: a rebuild costs the size of the facts, not
+ * addresses x members x log. */
+struct plex_cursor {
+	size_t def, held, deact, known;
+};
+
+struct plex_look {
+	const struct plex_def *d;
+	const struct plex_held *h;
+	bool deact;
+	bool known;
+};
+
+static const void *plex_advance(const void *base, size_t n, size_t size, size_t *i,
+                                const struct ipaddr *a)
+{
+	const char *v = base;
+
+	for (; *i < n; (*i)++) {
+		int c = plex_addr_cmp((const struct ipaddr *)(v + *i * size), a);
+
+		if (c >= 0)
+			return c == 0 ? v + *i * size : NULL;
+	}
+	return NULL;
+}
+
+static void plex_look(const struct plex_facts *f, struct plex_cursor *c, const struct ipaddr *a,
+                      struct plex_look *l)
+{
+	l->d = plex_advance(f->defs, f->n_defs, sizeof(*f->defs), &c->def, a);
+	l->h = plex_advance(f->held, f->n_held, sizeof(*f->held), &c->held, a);
+	l->deact =
+	    plex_advance(f->deactivated, f->n_deactivated, sizeof(*f->deactivated), &c->deact, a);
+	l->known = plex_advance(f->known, f->n_known, sizeof(*f->known), &c->known, a);
+}
+
 /* The rules of docs/plex.md for one DVIPA. Members are in id order, so "first
  * found" is "lowest id" and a strictly better rank is needed to replace. */
-static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate, struct plex_row *r)
+static void plex_derive_row(const struct plex_member *m, size_t n, struct plex_cursor *cur,
+                            bool quorate, struct plex_row *r)
 {
 	const struct ipaddr *a = &r->dvipa;
 	const struct plex_def *first_define = NULL, *first_def = NULL;
@@ -168,13 +224,15 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 		const struct plex_facts *f = &m[i].facts;
 		const struct plex_def *d;
 		const struct plex_held *h;
+		struct plex_look l;
 		bool eligible;
 
 		if (!m[i].has_facts)
 			continue;
-		d = plex_facts_find_def(f, a);
-		h = plex_facts_find_held(f, a);
-		eligible = plex_eligible(f, d, a);
+		plex_look(f, &cur[i], a, &l);
+		d = l.d;
+		h = l.h;
+		eligible = d && !plex_left(f) && !l.deact;
 		if (d) {
 			r->defined = true;
 			if (!first_def)
@@ -190,7 +248,7 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 			if (!r->n_holders++)
 				r->holder = m[i].id;
 		}
-		if (!evidence && plex_known(f, a))
+		if (l.known)
 			evidence = true;
 		if (eligible && d->kind == CONFIG_VIPADEFINE && !r->definer) {
 			r->definer = m[i].id;
@@ -247,6 +305,7 @@ static void plex_derive_row(const struct plex_member *m, size_t n, bool quorate,
 static int plex_derive(const struct plex_member *m, size_t n, bool quorate, struct plex_row **ret,
                        size_t *ret_n)
 {
+	struct plex_cursor cur[PLEX_MAX_NODES] = {0};
 	struct ipaddr *addrs;
 	struct plex_row *rows = NULL;
 	size_t n_addrs;
@@ -264,7 +323,7 @@ static int plex_derive(const struct plex_member *m, size_t n, bool quorate, stru
 	}
 	for (size_t i = 0; i < n_addrs; i++) {
 		rows[i].dvipa = addrs[i];
-		plex_derive_row(m, n, quorate, &rows[i]);
+		plex_derive_row(m, n, cur, quorate, &rows[i]);
 	}
 	*ret = rows;
 	*ret_n = n_addrs;
@@ -726,9 +785,9 @@ int plex_fill_known(const struct plex *p, struct plex_facts *f)
 /* What node f shows for row r (z/OS NETSTAT VIPADYN status). */
 static enum plex_status plex_status_of(const struct plex *p, const struct plex_row *r,
                                        const struct plex_facts *f, uint32_t id,
-                                       const struct plex_def *d, const struct plex_held *h)
+                                       const struct plex_def *d, const struct plex_held *h,
+                                       bool deact)
 {
-	bool deact = plex_facts_is_deactivated(f, &r->dvipa);
 
 	if (h && h->state == PLEX_HELD_ACTIVE) {
 		if (r->owner != id)
@@ -752,6 +811,7 @@ static enum plex_status plex_status_of(const struct plex *p, const struct plex_r
 int plex_view(const struct plex *p, struct plex_view *ret)
 {
 	struct plex_view v = {.self = p->self, .quorate = p->quorate, .complete = plex_complete(p)};
+	struct plex_cursor cur[PLEX_MAX_NODES] = {0};
 	size_t cap = 0;
 
 	if (p->n_rows) {
@@ -778,11 +838,13 @@ int plex_view(const struct plex *p, struct plex_view *ret)
 			const struct plex_def *d;
 			const struct plex_held *h;
 			struct plex_view_node *vn;
+			struct plex_look l;
 
 			if (!m->has_facts)
 				continue;
-			d = plex_facts_find_def(&m->facts, &r->dvipa);
-			h = plex_facts_find_held(&m->facts, &r->dvipa);
+			plex_look(&m->facts, &cur[j], &r->dvipa, &l);
+			d = l.d;
+			h = l.h;
 			if (!d && !h)
 				continue;
 			if (v.n_nodes == cap) {
@@ -800,7 +862,8 @@ int plex_view(const struct plex *p, struct plex_view *ret)
 			    .origin = d ? d->kind : PLEX_ORIGIN_NONE,
 			    .rank = d ? d->rank : 0,
 			    .moveable = d ? d->moveable : CONFIG_MOVEABLE_UNSET,
-			    .status = (uint8_t)plex_status_of(p, r, &m->facts, m->id, d, h),
+			    .status =
+			        (uint8_t)plex_status_of(p, r, &m->facts, m->id, d, h, l.deact),
 			    .held = h ? h->state : PLEX_HELD_NONE,
 			    .conns = h ? h->conns : 0,
 			    .activated = h ? h->activated : 0,
