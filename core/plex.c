@@ -554,9 +554,10 @@ int plex_set_members(struct plex *p, const uint32_t *ids, size_t n)
 
 	if (n > PLEX_MAX_NODES || (n && !ids))
 		return -EINVAL;
-	if (n)
+	if (n) {
 		memcpy(sorted, ids, n * sizeof(*ids));
-	qsort(sorted, n, sizeof(*sorted), plex_cmp_u32);
+		qsort(sorted, n, sizeof(*sorted), plex_cmp_u32);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (sorted[i] == PLEX_NODE_NONE || (i && sorted[i] == sorted[i - 1]))
 			return -EINVAL;
@@ -712,7 +713,8 @@ int plex_actions(const struct plex *p, const struct plex_facts *local, struct pl
 	size_t n = 0, cap = 0, h = 0;
 	int ret_ = 0;
 
-	if (local->node_id != p->self)
+	/* The walk below relies on the order plex_facts_check() verifies. */
+	if (local->node_id != p->self || plex_facts_check(local) < 0)
 		return -EINVAL;
 	/* Walk the local held list and the rows together, both sorted. */
 	for (size_t r = 0; r <= p->n_rows; r++) {

@@ -4,14 +4,16 @@
  * same inputs: membership changes, the quorum state and every member's
  * announcement of its own facts (struct plex_facts, carried by core/wire.h).
  * The derived state -- the designated owner of every DVIPA -- is a function of
- * (members, quorum, facts, the "existing" memory below), so every member
- * computes the same answer without an election protocol. docs/plex.md states
- * the rules with their z/OS references.
+ * (members, quorum, facts) alone, so every member computes the same answer
+ * without an election protocol. docs/plex.md states the rules with their z/OS
+ * references.
  *
  * Safety (a DVIPA is never in two members' kernels) does not rest on members
  * agreeing at every instant: it rests on the claim protocol below, which needs
  * only the agreed order. The daemon's side of the contract:
  *
+ *   0. Feed every input in CPG order, this node's own announcements included
+ *      (CPG delivers them back), with the CPG sender as `sender`.
  *   1. After every applied input, call plex_actions() with the facts this node
  *      last *sent* and carry the actions out:
  *        PLEX_ACTION_CLAIM    list the DVIPA as claimed in the next announcement;
@@ -164,8 +166,8 @@ struct plex_action {
 };
 
 /* What the local node must do now, given `local`, the facts it last sent (its
- * node_id must be self). Sorted by address. *ret is malloc'd (NULL when
- * *ret_n == 0) and freed by the caller. 0, -EINVAL or -ENOMEM. */
+ * node_id must be self, and it must pass plex_facts_check()). Sorted by address. *ret is malloc'd
+ * (NULL when *ret_n == 0) and freed by the caller. 0, -EINVAL or -ENOMEM. */
 int plex_actions(const struct plex *p, const struct plex_facts *local, struct plex_action **ret,
                  size_t *ret_n);
 /* Edits f as the action says: ADD marks the DVIPA active since `now` with no

@@ -846,7 +846,7 @@ static int sim_random_comp(struct sim *s, int except)
 	for (size_t k = 0; k < s->n_nodes; k++) {
 		int c = (int)((start + k) % s->n_nodes);
 
-		if (s->comp[c].used && c != except)
+		if (c != except && s->comp[c].used)
 			return c;
 	}
 	return -1;
