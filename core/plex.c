@@ -816,6 +816,20 @@ int plex_view(const struct plex *p, struct plex_view *ret)
 	struct plex_cursor cur[PLEX_MAX_NODES] = {0};
 	size_t cap = 0;
 
+	v.n_members = p->n_members;
+	for (size_t i = 0; i < p->n_members; i++) {
+		const struct plex_member *m = &p->members[i];
+		struct plex_view_member *vm = &v.members[i];
+
+		vm->node_id = m->id;
+		vm->has_facts = m->has_facts;
+		if (!m->has_facts)
+			continue;
+		memcpy(vm->name, m->facts.name, sizeof(vm->name));
+		vm->plex_addr = m->facts.plex_addr;
+		vm->flags = m->facts.flags;
+		vm->seq = m->facts.seq;
+	}
 	if (p->n_rows) {
 		v.dvipas = calloc(p->n_rows, sizeof(*v.dvipas));
 		if (!v.dvipas)
@@ -835,6 +849,14 @@ int plex_view(const struct plex *p, struct plex_view *ret)
 		    .n_holders = r->n_holders,
 		    .first_node = v.n_nodes,
 		};
+		if (r->owner) {
+			/* An owner always has facts: it was derived from them. */
+			const struct plex_facts *of =
+			    plex_find_facts(p->members, p->n_members, r->owner);
+
+			if (of)
+				memcpy(vd->owner_name, of->name, sizeof(vd->owner_name));
+		}
 		for (size_t j = 0; j < p->n_members; j++) {
 			const struct plex_member *m = &p->members[j];
 			const struct plex_def *d;

@@ -207,21 +207,34 @@ struct plex_view_node {
 struct plex_view_dvipa {
 	struct ipaddr dvipa;
 	uint8_t prefix_len;
-	uint8_t moveable;   /* effective takeback rule: IMMEDIATE or WHENIDLE */
-	bool existing;      /* known to exist (a VIPABACKUP without MOVEABLE may take it) */
-	uint32_t owner;     /* designated owner, PLEX_NODE_NONE when none */
+	uint8_t moveable; /* effective takeback rule: IMMEDIATE or WHENIDLE */
+	bool existing;    /* known to exist (a VIPABACKUP without MOVEABLE may take it) */
+	uint32_t owner;   /* designated owner, PLEX_NODE_NONE when none */
+	char owner_name[PLEX_NAME_MAX + 1]; /* "" when none */
 	uint32_t holder;    /* a member whose facts say it is active there, or NONE */
 	uint32_t n_holders; /* members whose facts say active (more than one only briefly) */
 	size_t first_node;  /* this DVIPA's entries: nodes[first_node .. + n_nodes) */
 	size_t n_nodes;     /* ordered by node id */
 };
 
-/* Every DVIPA some member defines or holds, sorted by address, with an entry
- * per member that defines or holds it. */
+/* A member as its last announcement describes it. */
+struct plex_view_member {
+	uint32_t node_id;
+	bool has_facts; /* false: joined, not announced yet (the rest is zero) */
+	char name[PLEX_NAME_MAX + 1];
+	struct ipaddr plex_addr;
+	uint32_t flags; /* PLEX_FACTS_* */
+	uint64_t seq;
+};
+
+/* Every member; every DVIPA some member defines or holds, sorted by address,
+ * with an entry per member that defines or holds it. */
 struct plex_view {
 	uint32_t self;
 	bool quorate;
 	bool complete;
+	size_t n_members; /* ordered by node id */
+	struct plex_view_member members[PLEX_MAX_NODES];
 	size_t n_dvipas;
 	struct plex_view_dvipa *dvipas;
 	size_t n_nodes;

@@ -584,7 +584,12 @@ TEST(plex_view_statuses)
 	CHECK_INT(tp_apply(p, 4, 1, "Dw:10.0.0.3 Di:10.0.0.4"), 0);
 	CHECK_INT(plex_view(p, &v), 0);
 	CHECK(v.quorate && v.complete && v.self == 1);
+	CHECK_INT(v.n_members, 4);
+	CHECK(v.members[1].node_id == 2 && v.members[1].has_facts && v.members[1].seq == 1);
+	CHECK_STR(v.members[1].name, "node2");
 	CHECK_INT(v.n_dvipas, 4);
+	CHECK_STR(v.dvipas[0].owner_name, "node1");
+	CHECK_STR(v.dvipas[3].owner_name, "node4");
 	CHECK_STR(tp_status(&v, A, 1), "ACTIVE");
 	CHECK_STR(tp_status(&v, A, 2), "BACKUP");
 	CHECK_STR(tp_status(&v, A, 3), "DEACTIVATED");
