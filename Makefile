@@ -25,7 +25,7 @@ FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench
+.PHONY: all check unit unit-san fuzz fuzz-quick integration tools demo demo-stop install lint format deps clean bench
 
 all: $(B)/dvipad $(B)/dvipactl
 
@@ -63,6 +63,22 @@ $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 	$(CLANG) $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
 
 FUZZ_BINS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+
+# Test tools: one binary per tests/tools/*.c, linked with the daemon's layers
+# through an archive (a tool pulls in only what it uses) but never with
+# dvipad's main().
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS    := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+
+$(B)/liblayers.a: $(call obj,obj,$(filter-out daemon/main.c,$(DAEMON_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/liblayers.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+tools: $(TOOLS)
 FUZZ_SECONDS ?= 600
 
 deps:
@@ -82,7 +98,7 @@ fuzz: deps $(FUZZ_BINS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 	DVIPA_LONG=1 $(MAKE) unit
 
-integration: all
+integration: all tools
 	prove -v tests/integration/*.t
 
 check: deps
