@@ -306,12 +306,8 @@ struct fabric *fabric_open(const char *group, const struct fabric_callbacks *cb,
 	cs_error_t e;
 	int ret;
 
-	if (!group || !cb) {
-		ret = -EINVAL;
-		goto out;
-	}
-	len = strlen(group);
-	if (len == 0 || len > FABRIC_GROUP_MAX) {
+	len = group ? strlen(group) : 0;
+	if (!cb || len == 0 || len > FABRIC_GROUP_MAX) {
 		ret = -EINVAL;
 		goto out;
 	}

@@ -23,10 +23,11 @@ int members_reduce(const struct members_proc *procs, size_t n, struct members *r
 
 	if (n > MEMBERS_MAX)
 		return -E2BIG;
-	if (n)
-		memcpy(sorted, procs, n * sizeof(*procs));
-	qsort(sorted, n, sizeof(*sorted), members_proc_cmp);
 	ret->n = 0;
+	if (n == 0)
+		return 0;
+	memcpy(sorted, procs, n * sizeof(*procs));
+	qsort(sorted, n, sizeof(*sorted), members_proc_cmp);
 	for (i = 0; i < n; i++) {
 		/* Sorted by (nodeid, pid): the first of each node has the lowest pid. */
 		if (ret->n && ret->v[ret->n - 1].nodeid == sorted[i].nodeid)

@@ -462,6 +462,8 @@ static void seen_add(struct seen *s, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	/* clang-analyzer 14 misreads vsnprintf's va_list argument. */
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	vsnprintf(s->log + len, sizeof(s->log) - len, fmt, ap);
 	va_end(ap);
 }
@@ -630,7 +632,7 @@ TEST(fabric_members_diff_random)
 
 TEST(fabric_sendq_fifo_and_bounds)
 {
-	struct sendq q;
+	static struct sendq q; /* static: a failed CHECK leaves nothing unreachable */
 
 	sendq_init(&q, 10);
 	CHECK(sendq_peek(&q) == NULL);
