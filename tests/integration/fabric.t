@@ -18,6 +18,9 @@ N=3
 TAG=fab$$
 BR=$TAG-br
 NET=10.77.0
+# Totem timers; DVIPA_TEST_TOKEN=1000 measures corosync's defaults.
+TOKEN=${DVIPA_TEST_TOKEN:-300}
+CONSENSUS=$((TOKEN * 12 / 10))
 TMP=
 
 n_tests=0
@@ -65,9 +68,9 @@ plex_write_conf() { # I
 			version: 2
 			cluster_name: dvipa-fabric-test
 			transport: knet
-			token: 300
+			token: $TOKEN
 			token_coefficient: 0
-			consensus: 360
+			consensus: $CONSENSUS
 			join: 50
 			crypto_cipher: none
 			crypto_hash: none
@@ -309,8 +312,8 @@ nodelist=$(plex_exec 1 "$PROBE" -N)
 echo "$nodelist" | sed 's/^/# /'
 check "nodelist read from cmap" test "$(echo "$nodelist" | grep '^node' | tr '\n' ';')" = \
 	"node 1 n1 $NET.1;node 2 n2 $NET.2;node 3 n3 $NET.3;"
-check "effective token 300 ms, 3 expected votes" \
-	grep -q '^info token 300 consensus 360 expected 3 total 3 quorum 2 ' <<<"$nodelist"
+check "effective token $TOKEN ms, 3 expected votes" \
+	grep -q "^info token $TOKEN consensus $CONSENSUS expected 3 total 3 quorum 2 " <<<"$nodelist"
 
 # 3. Agreed order: 3 senders, 40 messages each, at the same time.
 for i in $(seq 1 $N); do
@@ -426,6 +429,9 @@ else
 	not_ok "nodes 2 and 3 see node 1 leave"
 fi
 check "nodes 2 and 3 keep quorum" test -z "$(probe_after 2 "$m2" | grep '^quorum 0')$(probe_after 3 "$m3" | grep '^quorum 0')"
+# The quorum fd and the CPG fd are not ordered with each other: record
+# which one node 1 heard first.
+diag "node 1 order: $(probe_after 1 "$m1" | grep -E '^(quorum|members)' | tr '\n' ';')"
 
 # Messages sent on the majority side while node 1 is away.
 probe_say 2 "while-1-away"
@@ -444,6 +450,7 @@ else
 	not_ok "healed partition merges"
 fi
 check "node 1 quorate again" probe_wait 1 "$m1" "^quorum 1$" 5000
+diag "node 1 order: $(probe_after 1 "$m1" | grep -E '^(quorum|members)' | tr '\n' ';')"
 check "node 1 never saw the majority's message" test -z "$(probe_after 1 0 | grep 'while-1-away')"
 
 # 8. Order after the merge, once more from all three.
