@@ -37,8 +37,16 @@ struct fabric {
 	/* The processes that count, as of the last confchg delivered. */
 	struct members view;
 	bool joined;
+	/* Quorum as the quorum service last said, and for which ring. */
 	bool quorum_known;
 	bool quorate;
+	uint64_t quorum_ring_seq;
+	uint32_t quorum_ring_nodeid;
+	/* The ring CPG delivers in: set by each totem confchg, which CPG sends
+	 * after the group confchgs of the same ring change. */
+	bool ring_known;
+	bool ring_changing;
+	enum fabric_quorum quorum_state;
 	/* Sticky: once set, the handles are useless and every call returns it. */
 	int error;
 	struct sendq queue;
@@ -115,6 +123,44 @@ static void fabric_fail(struct fabric *f, int error)
 {
 	if (!f->error)
 		f->error = error;
+}
+
+static enum fabric_quorum fabric_quorum_compute(const struct fabric *f)
+{
+	if (!f->quorum_known || !f->quorate)
+		return FABRIC_QUORUM_NONE;
+	if (!f->ring_known || f->ring_changing || f->quorum_ring_seq != f->ring_seq ||
+	    f->quorum_ring_nodeid != f->ring_nodeid)
+		return FABRIC_QUORUM_PENDING;
+	return FABRIC_QUORUM_OK;
+}
+
+static void fabric_quorum_update(struct fabric *f)
+{
+	enum fabric_quorum q = fabric_quorum_compute(f);
+
+	if (q == f->quorum_state)
+		return;
+	f->quorum_state = q;
+	if (f->cb.on_quorum)
+		f->cb.on_quorum(f->userdata, q);
+}
+
+/* A process that left because its node went down, or joined because its
+ * node came up, means a new totem ring (rather than a dvipad starting or
+ * stopping on a live corosync). */
+static bool fabric_ring_changed(const struct cpg_address *left, size_t n_left,
+                                const struct cpg_address *joined, size_t n_joined)
+{
+	size_t i;
+
+	for (i = 0; i < n_left; i++)
+		if (left[i].reason == CPG_REASON_NODEDOWN)
+			return true;
+	for (i = 0; i < n_joined; i++)
+		if (joined[i].reason == CPG_REASON_NODEUP)
+			return true;
+	return false;
 }
 
 static void fabric_procs(const struct cpg_address *list, size_t n, struct members_proc *ret)
@@ -196,6 +242,13 @@ static void fabric_cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 	}
 	f->joined = true;
 
+	/* Quorum for the old ring says nothing about the new one: withdraw the
+	 * permission to acquire before the daemon sees who left. */
+	if (fabric_ring_changed(left_list, n_left, joined_list, n_joined)) {
+		f->ring_changing = true;
+		fabric_quorum_update(f);
+	}
+
 	change = malloc(sizeof(*change));
 	if (!change) {
 		fabric_fail(f, -ENOMEM);
@@ -220,31 +273,30 @@ static void fabric_cpg_totem(cpg_handle_t h, struct cpg_ring_id ring_id, uint32_
 	struct fabric *f = fabric_from_cpg(h);
 
 	(void)member_list;
-	if (!f)
+	if (!f || f->error)
 		return;
 	f->ring_seq = ring_id.seq;
 	f->ring_nodeid = ring_id.nodeid;
 	f->n_ring_members = n_members;
+	f->ring_known = true;
+	f->ring_changing = false;
+	fabric_quorum_update(f);
 }
 
 static void fabric_quorum_notify(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring_id,
                                  uint32_t n_members, const uint32_t *member_list)
 {
 	struct fabric *f = fabric_from_quorum(h);
-	bool q = quorate != 0;
 
-	(void)ring_id;
 	(void)n_members;
 	(void)member_list;
 	if (!f || f->error)
 		return;
-	/* corosync notifies on every membership change; only the state matters. */
-	if (f->quorum_known && f->quorate == q)
-		return;
 	f->quorum_known = true;
-	f->quorate = q;
-	if (f->cb.on_quorum)
-		f->cb.on_quorum(f->userdata, q);
+	f->quorate = quorate != 0;
+	f->quorum_ring_seq = ring_id.seq;
+	f->quorum_ring_nodeid = ring_id.nodeid;
+	fabric_quorum_update(f);
 }
 
 static void fabric_quorum_nodelist(quorum_handle_t h, struct quorum_ring_id ring_id,
@@ -395,6 +447,20 @@ void fabric_close(struct fabric *f)
 	free(f);
 }
 
+const char *fabric_quorum_name(enum fabric_quorum q)
+{
+	switch (q) {
+	case FABRIC_QUORUM_NONE:
+		return "none";
+	case FABRIC_QUORUM_PENDING:
+		return "pending";
+	case FABRIC_QUORUM_OK:
+		return "ok";
+	default:
+		return "?";
+	}
+}
+
 size_t fabric_fds(const struct fabric *f, int fds[FABRIC_NFDS])
 {
 	fds[0] = f->cpg_fd;
@@ -494,8 +560,10 @@ void fabric_status(const struct fabric *f, struct fabric_status *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->local_nodeid = f->local_nodeid;
 	ret->joined = f->joined;
-	ret->quorate = f->quorate;
+	ret->quorum = (uint8_t)f->quorum_state;
 	ret->quorum_known = f->quorum_known;
+	ret->quorate = f->quorate;
+	ret->quorum_ring_seq = f->quorum_ring_seq;
 	ret->ring_seq = f->ring_seq;
 	ret->ring_nodeid = f->ring_nodeid;
 	ret->n_ring_members = f->n_ring_members;

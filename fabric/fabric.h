@@ -40,6 +40,19 @@
 
 struct fabric;
 
+/* What this node may do, as far as quorum goes (see docs/fabric.md). */
+enum fabric_quorum {
+	/* Not quorate, or not known yet: hold no DVIPA. */
+	FABRIC_QUORUM_NONE = 0,
+	/* The corosync ring is changing (a node went down or came up) and the
+	 * quorum service has not yet spoken for the new ring: keep what you
+	 * hold, acquire nothing. */
+	FABRIC_QUORUM_PENDING,
+	/* Quorate, confirmed for the ring CPG is delivering in. */
+	FABRIC_QUORUM_OK,
+	FABRIC_QUORUM_MAX
+};
+
 struct fabric_callbacks {
 	/* The group's membership changed: members are the node ids of the
 	 * dvipads now in the group (ascending, one per node, this node
@@ -53,10 +66,13 @@ struct fabric_callbacks {
 	/* A message, in the same order on every member, the sender included.
 	 * data is valid only during the call. */
 	void (*on_message)(void *userdata, uint32_t from_nodeid, const void *data, size_t len);
-	/* This node's corosync partition gained or lost quorum. NOT ordered
-	 * with on_members/on_message: see docs/fabric.md before using it. The
-	 * first call comes soon after fabric_open(); until then assume false. */
-	void (*on_quorum)(void *userdata, bool quorate);
+	/* The quorum state changed. The quorum service speaks on its own fd,
+	 * unordered with CPG; the fabric pairs the two by ring id so that
+	 * FABRIC_QUORUM_OK always refers to the ring of the memberships being
+	 * delivered. A ring change moves OK to PENDING before the on_members
+	 * call that shows it; a loss is reported as soon as it is known. The
+	 * state starts as NONE and each change is reported once. */
+	void (*on_quorum)(void *userdata, enum fabric_quorum state);
 };
 
 /* Connect to the local corosync, join the CPG group and start tracking
@@ -71,6 +87,8 @@ struct fabric *fabric_open(const char *group, const struct fabric_callbacks *cb,
                            int *ret_err);
 /* Leave the group and disconnect. NULL is fine. Queued messages are lost. */
 void fabric_close(struct fabric *f);
+
+const char *fabric_quorum_name(enum fabric_quorum q);
 
 /* Writes the fds to watch for EPOLLIN into fds; returns how many. */
 size_t fabric_fds(const struct fabric *f, int fds[FABRIC_NFDS]);
@@ -103,18 +121,20 @@ uint32_t fabric_local_nodeid(const struct fabric *f);
 /* Counters and last-known state, for displays. */
 struct fabric_status {
 	uint32_t local_nodeid;
-	bool joined;  /* this process's own join has been delivered */
-	bool quorate; /* last quorum notification (false before the first) */
-	bool quorum_known;
-	uint64_t ring_seq;     /* last totem ring seen through CPG */
-	uint32_t ring_nodeid;  /* representative of that ring */
-	size_t n_ring_members; /* corosync nodes in that ring (any process) */
-	size_t n_members;      /* dvipad nodes in the group */
-	size_t queued;         /* messages waiting for flow control */
-	uint64_t sent;         /* handed to corosync */
-	uint64_t delivered;    /* on_message calls */
-	uint64_t dropped;      /* from a node's second dvipad process */
-	uint64_t flow_control; /* times corosync said TRY_AGAIN */
+	bool joined;              /* this process's own join has been delivered */
+	uint8_t quorum;           /* enum fabric_quorum, as last reported */
+	bool quorum_known;        /* a quorum notification has arrived */
+	bool quorate;             /* what it said */
+	uint64_t quorum_ring_seq; /* the ring it spoke for */
+	uint64_t ring_seq;        /* last totem ring seen through CPG */
+	uint32_t ring_nodeid;     /* representative of that ring */
+	size_t n_ring_members;    /* corosync nodes in that ring (any process) */
+	size_t n_members;         /* dvipad nodes in the group */
+	size_t queued;            /* messages waiting for flow control */
+	uint64_t sent;            /* handed to corosync */
+	uint64_t delivered;       /* on_message calls */
+	uint64_t dropped;         /* from a node's second dvipad process */
+	uint64_t flow_control;    /* times corosync said TRY_AGAIN */
 	uint64_t membership_changes;
 };
 void fabric_status(const struct fabric *f, struct fabric_status *ret);

@@ -7,7 +7,7 @@
  * Lines (stdout, line-buffered):
  *   local NODEID                        after joining (not an event)
  *   members 1 2 3 joined 3 left         membership (each list may be empty)
- *   quorum 0|1
+ *   quorum 0|1|pending                  FABRIC_QUORUM_NONE, _OK, _PENDING
  *   msg FROM LEN TEXT                   TEXT with non-printable bytes as '.'
  *   error ERRNO TEXT                    fabric lost (then exit 2, or retry with -r)
  *   node NODEID NAME ADDR               -N: corosync's nodelist, then
@@ -142,12 +142,15 @@ static void probe_on_message(void *userdata, uint32_t from, const void *data, si
 	probe_event(p);
 }
 
-static void probe_on_quorum(void *userdata, bool quorate)
+static void probe_on_quorum(void *userdata, enum fabric_quorum state)
 {
 	struct probe *p = userdata;
 
 	probe_prefix(p);
-	printf("quorum %d\n", quorate ? 1 : 0);
+	if (state == FABRIC_QUORUM_PENDING)
+		printf("quorum pending\n");
+	else
+		printf("quorum %d\n", state == FABRIC_QUORUM_OK ? 1 : 0);
 	probe_event(p);
 }
 

@@ -25,7 +25,7 @@
 #define FAKE_SENT_MAX   32
 #define FAKE_KEYS_MAX   32
 
-enum fake_event_kind { FAKE_CONFCHG, FAKE_DELIVER, FAKE_QUORUM };
+enum fake_event_kind { FAKE_CONFCHG, FAKE_DELIVER, FAKE_TOTEM, FAKE_QUORUM };
 
 struct fake_event {
 	enum fake_event_kind kind;
@@ -34,6 +34,7 @@ struct fake_event {
 	uint32_t nodeid, pid;
 	char text[32];
 	uint32_t quorate;
+	uint64_t ring_seq;
 };
 
 struct fake_key {
@@ -167,8 +168,14 @@ static void fake_run_event(const struct fake_event *ev)
 		fake.cpg_model.cpg_deliver_fn(7, &name, ev->nodeid, ev->pid, (void *)ev->text,
 		                              strlen(ev->text));
 		break;
+	case FAKE_TOTEM: {
+		struct cpg_ring_id ring = {1, ev->ring_seq};
+
+		fake.cpg_model.cpg_totem_confchg_fn(7, ring, 0, NULL);
+		break;
+	}
 	case FAKE_QUORUM: {
-		struct quorum_ring_id ring = {1, 4};
+		struct quorum_ring_id ring = {1, ev->ring_seq};
 
 		fake.quorum_model.quorum_notify_fn(9, ev->quorate, ring, 0, NULL);
 		break;
@@ -404,28 +411,48 @@ static void fake_key_str(const char *key, const char *s)
 }
 
 /* Procs are written "nodeid:pid" pairs in a flat array. */
-static size_t fake_procs(struct cpg_address *out, const uint32_t *pairs, size_t n_pairs)
+static size_t fake_procs(struct cpg_address *out, const uint32_t *pairs, size_t n_pairs,
+                         uint32_t reason)
 {
 	size_t i;
 
 	for (i = 0; i < n_pairs; i++) {
 		out[i].nodeid = pairs[2 * i];
 		out[i].pid = pairs[2 * i + 1];
-		out[i].reason = 0;
+		out[i].reason = reason;
 	}
 	return n_pairs;
 }
 
-static void fake_confchg(const uint32_t *members, size_t nm, const uint32_t *left, size_t nl,
-                         const uint32_t *joined, size_t nj)
+/* ring: the processes left or joined with their node (a new totem ring),
+ * else they stopped or started on a live corosync. */
+static void fake_confchg_why(const uint32_t *members, size_t nm, const uint32_t *left, size_t nl,
+                             const uint32_t *joined, size_t nj, bool ring)
 {
 	struct fake_event *ev = &fake.events[fake.n_events++];
 
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = FAKE_CONFCHG;
-	ev->n_members = fake_procs(ev->members, members, nm);
-	ev->n_left = fake_procs(ev->left, left, nl);
-	ev->n_joined = fake_procs(ev->joined, joined, nj);
+	ev->n_members = fake_procs(ev->members, members, nm, 0);
+	ev->n_left =
+	    fake_procs(ev->left, left, nl, ring ? CPG_REASON_NODEDOWN : CPG_REASON_PROCDOWN);
+	ev->n_joined =
+	    fake_procs(ev->joined, joined, nj, ring ? CPG_REASON_NODEUP : CPG_REASON_JOIN);
+}
+
+static void fake_confchg(const uint32_t *members, size_t nm, const uint32_t *left, size_t nl,
+                         const uint32_t *joined, size_t nj)
+{
+	fake_confchg_why(members, nm, left, nl, joined, nj, false);
+}
+
+static void fake_totem(uint64_t seq)
+{
+	struct fake_event *ev = &fake.events[fake.n_events++];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = FAKE_TOTEM;
+	ev->ring_seq = seq;
 }
 
 static void fake_deliver(uint32_t nodeid, uint32_t pid, const char *text)
@@ -439,13 +466,14 @@ static void fake_deliver(uint32_t nodeid, uint32_t pid, const char *text)
 	snprintf(ev->text, sizeof(ev->text), "%s", text);
 }
 
-static void fake_quorum(bool quorate)
+static void fake_quorum(bool quorate, uint64_t seq)
 {
 	struct fake_event *ev = &fake.events[fake.n_events++];
 
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = FAKE_QUORUM;
 	ev->quorate = quorate;
+	ev->ring_seq = seq;
 }
 
 /* ---- what the callbacks saw, as text ------------------------------------ */
@@ -493,9 +521,9 @@ static void seen_message(void *userdata, uint32_t from, const void *data, size_t
 	seen_add(userdata, "msg %u %.*s; ", from, (int)len, (const char *)data);
 }
 
-static void seen_quorum(void *userdata, bool quorate)
+static void seen_quorum(void *userdata, enum fabric_quorum state)
 {
-	seen_add(userdata, "quorum %d; ", quorate);
+	seen_add(userdata, "quorum %s; ", fabric_quorum_name(state));
 }
 
 static const struct fabric_callbacks seen_callbacks = {
@@ -736,16 +764,20 @@ TEST(fabric_membership_and_messages)
 	CHECK_INT(st.delivered, 3);
 	CHECK_INT(st.n_members, 3);
 	CHECK_INT(st.membership_changes, 3);
-	CHECK(st.joined);
-
-	/* Quorum: first notification always reported, repeats are not. */
+	CHECK(st.joined); /* Quorum: starts as none, each change reported once. */
 	s.log[0] = '\0';
-	fake_quorum(false);
-	fake_quorum(false);
-	fake_quorum(true);
+	fake_totem(4);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	fake_quorum(false, 4);
+	fake_quorum(false, 4);
+	fake_quorum(true, 4);
+	fake_quorum(true, 4);
 	CHECK_INT(fabric_dispatch(f, 101), 0);
-	CHECK_STR(s.log, "quorum 0; quorum 1; ");
-
+	CHECK_STR(s.log, "quorum ok; ");
+	fabric_status(f, &st);
+	CHECK_INT(st.quorum, FABRIC_QUORUM_OK);
+	CHECK_INT(st.ring_seq, 4);
+	CHECK_INT(st.quorum_ring_seq, 4);
 	fabric_close(f);
 	CHECK(fake.left);
 	CHECK(fake.cpg_finalized);
@@ -964,4 +996,64 @@ TEST(fabric_info_read)
 
 	fake.cpg_init_result = CS_ERR_LIBRARY;
 	CHECK_INT(fabric_info(NULL, &info), -ECONNREFUSED);
+}
+
+/* The quorum service and CPG speak on two fds; OK must always mean "for the
+ * ring whose membership the daemon has seen". */
+TEST(fabric_quorum_follows_the_ring)
+{
+	struct seen s = {""};
+	struct fabric *f;
+
+	fake_reset();
+	f = open_joined(&s, 100);
+	CHECK(f != NULL);
+	/* Quorum heard before CPG has told the ring: pending, then ok. */
+	fake_quorum(true, 4);
+	CHECK_INT(fabric_dispatch(f, 101), 0);
+	fake_confchg((uint32_t[]){1, 100, 2, 200, 3, 300}, 3, NULL, 0, (uint32_t[]){1, 100}, 1);
+	fake_totem(4);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	CHECK_STR(s.log, "quorum pending; members 1 2 3 joined 1 2 3 left; quorum ok; ");
+
+	/* A dvipad crash (corosync up): same ring, quorum untouched. */
+	s.log[0] = '\0';
+	fake_confchg((uint32_t[]){1, 100, 2, 200}, 2, (uint32_t[]){3, 300}, 1, NULL, 0);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	CHECK_STR(s.log, "members 1 2 joined left 3; ");
+
+	/* This node cut off: CPG first (the usual order). Pending comes before
+	 * the membership, loss as soon as the quorum service says so. */
+	s.log[0] = '\0';
+	fake_confchg_why((uint32_t[]){1, 100}, 1, (uint32_t[]){2, 200}, 1, NULL, 0, true);
+	fake_totem(8);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	fake_quorum(false, 8);
+	CHECK_INT(fabric_dispatch(f, 101), 0);
+	CHECK_STR(s.log, "quorum pending; members 1 joined left 2; quorum none; ");
+
+	/* Healing, quorum service first: pending until CPG reaches that ring. */
+	s.log[0] = '\0';
+	fake_quorum(true, 12);
+	CHECK_INT(fabric_dispatch(f, 101), 0);
+	fake_confchg_why((uint32_t[]){1, 100, 2, 200}, 2, NULL, 0, (uint32_t[]){2, 200}, 1, true);
+	fake_totem(12);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	CHECK_STR(s.log, "quorum pending; members 1 2 joined 2 left; quorum ok; ");
+
+	/* A ring change with no dvipad involved (a node without dvipad). */
+	s.log[0] = '\0';
+	fake_totem(16);
+	CHECK_INT(fabric_dispatch(f, 100), 0);
+	fake_quorum(true, 16);
+	CHECK_INT(fabric_dispatch(f, 101), 0);
+	CHECK_STR(s.log, "quorum pending; quorum ok; ");
+
+	/* Loss reported by the quorum service ahead of CPG: at once. */
+	s.log[0] = '\0';
+	fake_quorum(false, 20);
+	CHECK_INT(fabric_dispatch(f, 101), 0);
+	CHECK_STR(s.log, "quorum none; ");
+	CHECK_STR(fabric_quorum_name(FABRIC_QUORUM_PENDING), "pending");
+	fabric_close(f);
 }
