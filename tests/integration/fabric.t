@@ -213,7 +213,8 @@ cleanup() {
 	fi
 	plex_down
 	echo "1..$n_tests"
-	[ "$n_failed" -eq 0 ] && [ "$rc" -eq 0 ]
+	[ "$n_failed" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
+	exit 1
 }
 trap cleanup EXIT
 
@@ -359,6 +360,20 @@ fifo_ok() {
 	done
 }
 check "each sender's messages arrive in the order it sent them" fifo_ok
+
+# A big message (CPG fragments it) arrives whole and identical everywhere.
+m1=$(probe_lines 1)
+m2=$(probe_lines 2)
+m3=$(probe_lines 3)
+probe_say 2 "!big 1048576"
+for i in 1 2 3; do
+	eval "probe_wait $i \$m$i '^msg 2 1048576 ' 10000 >/dev/null || true"
+done
+big1=$(probe_after 1 "$m1" | grep '^msg 2 1048576 ' || true)
+big3=$(probe_after 3 "$m3" | grep '^msg 2 1048576 ' || true)
+diag "big message: ${big1:-none}"
+check "a 1 MiB message (FABRIC_MSG_MAX) arrives whole on every node" \
+	eval '[ -n "$big1" ] && [ "$big1" = "$big3" ] && grep -q "^msg 2 1048576 abcdefghijklmnopqrstuvwxyzabcdef... fnv " <<<"$big1"'
 
 # 4. A crashed probe (corosync up) is a leave at once.
 m1=$(probe_lines 1)

@@ -1,22 +1,26 @@
 /* fabric_probe: join a CPG group through the fabric layer and print one line
  * per event, for the integration tests.
  *
- *   fabric_probe [-g GROUP] [-n EVENTS] [-t MS] [-s TEXT] [-i] [-T] [-r]
+ *   fabric_probe [-g GROUP] [-n EVENTS] [-t MS] [-s TEXT] [-b BYTES] [-i] [-T] [-r]
  *   fabric_probe -N
  *
  * Lines (stdout, line-buffered):
- *   local NODEID                        after joining (not an event)
- *   members 1 2 3 joined 3 left         membership (each list may be empty)
- *   quorum 0|1|pending                  FABRIC_QUORUM_NONE, _OK, _PENDING
- *   msg FROM LEN TEXT                   TEXT with non-printable bytes as '.'
- *   error ERRNO TEXT                    fabric lost (then exit 2, or retry with -r)
- *   node NODEID NAME ADDR               -N: corosync's nodelist, then
+ *   local NODEID                  after joining (not an event)
+ *   members 1 2 3 joined 3 left   membership (each list may be empty)
+ *   quorum 0|1|pending            FABRIC_QUORUM_NONE, _OK, _PENDING
+ *   msg FROM LEN TEXT             TEXT with non-printable bytes as '.'; past
+ *                                 256 bytes the first 32, "..." and "fnv HASH"
+ *                                 (FNV-1a of the whole message)
+ *   error ERRNO TEXT              fabric lost (then exit 2, or retry with -r)
+ *   node NODEID NAME ADDR         -N: corosync's nodelist, then
  *   info token MS consensus MS expected N total N quorum N two_node 0|1 wait_for_all 0|1
+ *
  * -n: exit 0 after EVENTS event lines (members, quorum, msg); -t: give up
  * after MS milliseconds (exit 3 if -n was not reached, else 0); -s: send TEXT
- * once joined; -i: once joined, send every stdin line; -T: prefix each line
- * with the wall-clock time in ms (to measure reaction times); -r: on error
- * reopen every 100 ms instead of exiting. */
+ * once joined; -b: send one BYTES-long message once joined; -i: once joined,
+ * send every stdin line ("!big N" sends an N-byte message like -b); -T: prefix each line with the
+ * wall-clock time in ms (to measure reaction times); -r: on error reopen every 100 ms instead of
+ * exiting. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -43,6 +47,7 @@ struct probe {
 	bool from_stdin;
 	const char *send_once;
 	bool sent_once;
+	size_t send_bytes;
 	bool joined;
 	struct fabric *fabric;
 	int epfd;
@@ -92,6 +97,32 @@ static void probe_send(struct probe *p, const char *text, size_t len)
 	}
 }
 
+/* A message too big to print: a pattern every receiver can check. */
+static void probe_send_big(struct probe *p, size_t len)
+{
+	char *buf = malloc(len);
+	size_t i;
+
+	if (!buf) {
+		printf("send-error %d %s\n", -ENOMEM, strerror(ENOMEM));
+		return;
+	}
+	for (i = 0; i < len; i++)
+		buf[i] = (char)('a' + i % 26);
+	probe_send(p, buf, len);
+	free(buf);
+}
+
+static uint32_t probe_fnv(const unsigned char *b, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
 static void probe_watch(struct probe *p, int fd, bool add)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
@@ -117,9 +148,12 @@ static void probe_on_members(void *userdata, const uint32_t *members, size_t n,
 	probe_event(p);
 	if (!p->joined) {
 		p->joined = true;
-		if (p->send_once && !p->sent_once) {
+		if (!p->sent_once) {
 			p->sent_once = true;
-			probe_send(p, p->send_once, strlen(p->send_once));
+			if (p->send_once)
+				probe_send(p, p->send_once, strlen(p->send_once));
+			if (p->send_bytes)
+				probe_send_big(p, p->send_bytes);
 		}
 		if (p->from_stdin && !p->stdin_watched) {
 			p->stdin_watched = true;
@@ -133,11 +167,12 @@ static void probe_on_message(void *userdata, uint32_t from, const void *data, si
 	struct probe *p = userdata;
 	const unsigned char *b = data;
 	size_t i;
-
 	probe_prefix(p);
 	printf("msg %u %zu ", from, len);
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len && (len <= 256 || i < 32); i++)
 		putchar(b[i] >= 0x20 && b[i] < 0x7f ? b[i] : '.');
+	if (len > 256)
+		printf("... fnv %08x", probe_fnv(b, len));
 	printf("\n");
 	probe_event(p);
 }
@@ -192,6 +227,20 @@ static void probe_close(struct probe *p)
 	p->fabric = NULL;
 }
 
+/* A stdin line is a message, except "!big N": an N-byte pattern message. */
+static void probe_send_line(struct probe *p)
+{
+	char text[32];
+
+	if (p->line_len > 5 && p->line_len < sizeof(text) && memcmp(p->line, "!big ", 5) == 0) {
+		memcpy(text, p->line, p->line_len);
+		text[p->line_len] = '\0';
+		probe_send_big(p, strtoul(text + 5, NULL, 10));
+		return;
+	}
+	probe_send(p, p->line, p->line_len);
+}
+
 /* Send each complete stdin line; returns false at end of input. */
 static bool probe_read_stdin(struct probe *p)
 {
@@ -204,14 +253,14 @@ static bool probe_read_stdin(struct probe *p)
 		return errno == EINTR || errno == EAGAIN;
 	if (r == 0) {
 		if (p->fabric)
-			probe_send(p, p->line, p->line_len);
+			probe_send_line(p);
 		p->line_len = 0;
 		return false;
 	}
 	for (i = 0; i < r; i++) {
 		if (buf[i] == '\n') {
 			if (p->fabric)
-				probe_send(p, p->line, p->line_len);
+				probe_send_line(p);
 			p->line_len = 0;
 		} else if (p->line_len < sizeof(p->line)) {
 			p->line[p->line_len++] = buf[i];
@@ -251,8 +300,9 @@ static int probe_nodelist(void)
 
 static void probe_usage(void)
 {
-	fprintf(stderr, "usage: fabric_probe [-g GROUP] [-n EVENTS] [-t MS] [-s TEXT] [-i] [-T] "
-	                "[-r]\n       fabric_probe -N\n");
+	fprintf(stderr,
+	        "usage: fabric_probe [-g GROUP] [-n EVENTS] [-t MS] [-s TEXT] [-b BYTES] [-i] [-T] "
+	        "[-r]\n       fabric_probe -N\n");
 	exit(1);
 }
 
@@ -264,7 +314,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "g:n:t:s:iTrN")) != -1) {
+	while ((opt = getopt(argc, argv, "g:n:t:s:b:iTrN")) != -1) {
 		switch (opt) {
 		case 'g':
 			p.group = optarg;
@@ -277,6 +327,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			p.send_once = optarg;
+			break;
+		case 'b':
+			p.send_bytes = strtoul(optarg, NULL, 10);
 			break;
 		case 'i':
 			p.from_stdin = true;
