@@ -59,7 +59,7 @@ struct fabric_callbacks {
 	 * included), joined and left say what changed since the previous call.
 	 * A node that restarted its dvipad between two calls (or whose process
 	 * left and came back across a partition) is in both joined and left.
-	 * The first call after fabric_open() has this node in joined. */
+	 * The first call after fabric_open() lists every member as joined. */
 	void (*on_members)(void *userdata, const uint32_t *members, size_t n,
 	                   const uint32_t *joined, size_t n_joined, const uint32_t *left,
 	                   size_t n_left);
@@ -99,8 +99,8 @@ size_t fabric_fds(const struct fabric *f, int fds[FABRIC_NFDS]);
  *                wins (the one with the lowest pid counts): exit;
  *   -ECONNRESET  corosync dropped this process from the group;
  *   -EBADF       fd is not one of ours.
- * Every error is sticky: later calls return it too, and the caller must
- * fabric_close() and open again. */
+ * Every error but -EBADF is sticky: later calls return it too, and the
+ * caller must fabric_close() and open again. */
 int fabric_dispatch(struct fabric *f, int fd);
 
 /* Multicast len bytes to the group in agreed order. When corosync applies
