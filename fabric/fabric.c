@@ -210,8 +210,8 @@ static void fabric_cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 	struct fabric *f = fabric_from_cpg(h);
 	struct members_proc members[MEMBERS_MAX], left[MEMBERS_MAX], joined[MEMBERS_MAX];
 	struct members cur;
-	struct members_change *change;
-	bool self_in;
+	struct members_change change;
+	bool self_in, changed;
 
 	(void)group;
 	if (!f || f->error)
@@ -249,22 +249,14 @@ static void fabric_cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 		fabric_quorum_update(f);
 	}
 
-	change = malloc(sizeof(*change));
-	if (!change) {
-		fabric_fail(f, -ENOMEM);
+	changed = members_diff(&f->view, &cur, left, n_left, joined, n_joined, &change);
+	f->view = cur;
+	if (!changed)
 		return;
-	}
-	if (members_diff(&f->view, &cur, left, n_left, joined, n_joined, change)) {
-		f->view = cur;
-		f->membership_changes++;
-		if (f->cb.on_members)
-			f->cb.on_members(f->userdata, change->members, change->n_members,
-			                 change->joined, change->n_joined, change->left,
-			                 change->n_left);
-	} else {
-		f->view = cur;
-	}
-	free(change);
+	f->membership_changes++;
+	if (f->cb.on_members)
+		f->cb.on_members(f->userdata, change.members, change.n_members, change.joined,
+		                 change.n_joined, change.left, change.n_left);
 }
 
 static void fabric_cpg_totem(cpg_handle_t h, struct cpg_ring_id ring_id, uint32_t n_members,
