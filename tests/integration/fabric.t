@@ -217,6 +217,9 @@ cleanup() {
 	exit 1
 }
 trap cleanup EXIT
+# Without these bash dies on a signal without running the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 # Probes: node I's current probe writes $TMP/nI/probe.out (-T: each line
 # starts with the wall-clock ms).
@@ -224,6 +227,7 @@ probe_start() { # I [ARGS...]
 	local i=$1 d=$TMP/n$1
 	shift
 	[ -e "$d/probe.out" ] && mv "$d/probe.out" "$d/probe.$(date +%s%N).old"
+	[ -s "$d/probe-feed.pid" ] && kill "$(cat "$d/probe-feed.pid")" 2>/dev/null
 	rm -f "$d/probe.in"
 	mkfifo "$d/probe.in"
 	: >"$d/probe.out"
