@@ -394,9 +394,11 @@ fi
 check "quorum unchanged by a probe crash" test -z "$(probe_after 1 "$m1" | grep '^quorum')"
 
 m1=$(probe_lines 1)
-probe_start 3
+# -s: the probe sends from inside its first on_members callback.
+probe_start 3 -s "hello-from-3"
 check "restarted probe rejoins" probe_wait 1 "$m1" "^members 1 2 3 joined 3 left$" 5000
 check "restarted probe sees the group" probe_wait 3 0 "^members 1 2 3 " 5000
+check "a message sent from a callback arrives" probe_wait 1 "$m1" "^msg 3 12 hello-from-3$" 5000
 
 # 5. A dead corosync: the others see the node leave and keep quorum; the
 # node's probe loses the fabric, reconnects when corosync is back.
