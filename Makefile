@@ -63,6 +63,7 @@ $(B)/fuzz/%: fuzz/%.c $(CORE_SRC)
 	$(CLANG) $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
 
 FUZZ_BINS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 600
 
 # Test tools: one binary per tests/tools/*.c, linked with the daemon's layers
 # through an archive (a tool pulls in only what it uses) but never with
@@ -79,7 +80,6 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/liblayers.a $(B)/libcore.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 tools: $(TOOLS)
-FUZZ_SECONDS ?= 600
 
 deps:
 	@scripts/deps.sh
