@@ -12,15 +12,17 @@
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/node.h"
 
-/* Housekeeping period: control client timeouts, later address refresh. */
-#define TICK_MS 250
+/* Housekeeping period: address refresh, announcements, control timeouts. */
+#define TICK_MS 100
 
 struct dvipad {
 	struct dvipad_options opts;
 	struct config *config;
 	struct loop *loop;
 	struct control_server *control;
+	struct node *node;
 	struct loop_timer *tick;
 	int signal_fd;
 };
@@ -37,10 +39,28 @@ static int handle_request(void *data, const struct control_request *req, char **
 {
 	struct dvipad *d = data;
 	bool json = req->flags & CONTROL_F_JSON;
+	struct ipaddr addr;
 
+	control_request_get_addr(req, &addr);
 	switch (req->cmd) {
 	case CONTROL_SHOW_CONFIG:
 		return answer_text(config_render(d->config, json), ret_body);
+	case CONTROL_SHOW_DYNAMIC:
+		return answer_text(node_show_dynamic(d->node, json), ret_body);
+	case CONTROL_SHOW_PLEX:
+		return answer_text(node_show_plex(d->node, json), ret_body);
+	case CONTROL_DEACTIVATE:
+		if (!(req->flags & CONTROL_F_ADDR))
+			return -EINVAL;
+		return node_deactivate(d->node, &addr, ret_body);
+	case CONTROL_REACTIVATE:
+		if (!(req->flags & CONTROL_F_ADDR))
+			return -EINVAL;
+		return node_reactivate(d->node, &addr, ret_body);
+	case CONTROL_LEAVE:
+		return node_leave(d->node, ret_body);
+	case CONTROL_JOIN:
+		return node_join(d->node, ret_body);
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)
@@ -65,8 +85,11 @@ static void on_tick(struct loop_timer *t, void *data)
 {
 	struct dvipad *d = data;
 
+	uint64_t now = loop_now_ms();
+
 	(void)t;
-	control_server_tick(d->control, loop_now_ms());
+	control_server_tick(d->control, now);
+	node_tick(d->node, now);
 }
 
 static int setup_signals(struct dvipad *d)
@@ -112,6 +135,9 @@ int dvipad_new(const struct dvipad_options *opts, struct config *config, struct 
 			        strerror(-err));
 		goto fail;
 	}
+	err = node_new(d->loop, config, &d->node);
+	if (err < 0)
+		goto fail;
 	d->tick = loop_timer_new(d->loop, on_tick, d);
 	if (!d->tick) {
 		err = -errno;
@@ -130,9 +156,12 @@ fail:
 
 int dvipad_run(struct dvipad *d)
 {
+	int err;
+
 	log_info("started on interface %s, control socket %s", d->config->interface,
 	         d->opts.socket_path);
-	return loop_run(d->loop);
+	err = loop_run(d->loop);
+	return err < 0 ? err : node_error(d->node);
 }
 
 void dvipad_free(struct dvipad *d)
@@ -140,6 +169,7 @@ void dvipad_free(struct dvipad *d)
 	if (!d)
 		return;
 	loop_timer_free(d->tick);
+	node_free(d->node);
 	control_server_close(d->control);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);

@@ -5,7 +5,13 @@
  * exists and its LAN interface is up with carrier: a DVIPA held by two live
  * nodes at once is a conflict, the first invariant of dvipa.
  *
- *   sampler [-i IFNAME] [-p PERIOD_US] [-o LOG] -n NAME=NETNS_PATH... ADDR...
+ *   sampler [-i IFNAME] [-p PERIOD_US] [-o LOG] [-x FILE] -n NAME=NETNS_PATH... ADDR...
+ *
+ * -x FILE names nodes (one name a line) whose dvipad crashed while the node
+ * stayed up: their leftover addresses are the one allowed exception, until
+ * the kernel's lifetime removes them. Two holders of which all but one are in
+ * FILE make an EXEMPT window, not a conflict; the summary gives the longest
+ * (exempt_max_ms), which the tests bound. The file is re-read when it changes.
  *
  * Runs until SIGTERM or SIGINT, then prints a summary on stdout; exit status
  * 0 (no conflict), 1 (conflict), 2 (usage or setup error).  LOG gets "ready"
@@ -14,6 +20,8 @@
  *   EPOCH_S.US node NAME live=0|1
  *   EPOCH_S.US CONFLICT ADDR lan=NODES
  *   EPOCH_S.US UNCONFIRMED ADDR lan=NODES recheck=NODES
+ *   EPOCH_S.US EXEMPT ADDR lan=NODES        (a crashed dvipad's leftover)
+ *   EPOCH_S.US EXEMPT-END ADDR ms=N
  *   EPOCH_S.US late period_us=N            (a period longer than 20 ms)
  *
  * Namespaces are read one after the other, so one sample is not an instant:
@@ -69,6 +77,8 @@ struct sampler_addr {
 	double max_nohold;
 	bool in_conflict;
 	double conflict_since;
+	bool in_exempt;
+	double exempt_since;
 };
 
 /* What one read of one node found. */
@@ -95,6 +105,11 @@ struct sampler {
 	uint64_t conflicts, unconfirmed, read_errors;
 	uint64_t late; /* periods longer than SAMPLER_LATE_US */
 	double conflict_max;
+	const char *exempt_path;
+	struct timespec exempt_mtime;
+	uint64_t exempt; /* nodes named in exempt_path */
+	uint64_t exempt_windows;
+	double exempt_max;
 	char buf[SAMPLER_BUF];
 };
 
@@ -399,6 +414,48 @@ static void sampler_conflict_end(struct sampler *s, struct sampler_addr *x, doub
 	x->in_conflict = false;
 }
 
+/* Re-reads the exempt nodes when the file changed (or went away). */
+static void sampler_load_exempt(struct sampler *s)
+{
+	struct stat st;
+	char line[64];
+	FILE *f;
+
+	if (!s->exempt_path)
+		return;
+	if (stat(s->exempt_path, &st) < 0) {
+		s->exempt = 0;
+		s->exempt_mtime = (struct timespec){0};
+		return;
+	}
+	if (st.st_mtim.tv_sec == s->exempt_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == s->exempt_mtime.tv_nsec)
+		return;
+	s->exempt_mtime = st.st_mtim;
+	s->exempt = 0;
+	f = fopen(s->exempt_path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < s->n_nodes; i++)
+			if (strcmp(line, s->nodes[i].name) == 0)
+				s->exempt |= 1ULL << i;
+	}
+	fclose(f);
+}
+
+static void sampler_exempt_end(struct sampler *s, struct sampler_addr *x, double now)
+{
+	double d = now - x->exempt_since;
+
+	if (d > s->exempt_max)
+		s->exempt_max = d;
+	x->in_exempt = false;
+	sampler_stamp(s->log);
+	fprintf(s->log, "EXEMPT-END %s ms=%.0f\n", x->text, d * 1e3);
+}
+
 static void sampler_sample(struct sampler *s)
 {
 	struct sampler_read reads[SAMPLER_NODES_MAX];
@@ -406,6 +463,7 @@ static void sampler_sample(struct sampler *s)
 	double now;
 	uint64_t live = 0;
 
+	sampler_load_exempt(s);
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		sampler_node_refresh(s, &s->nodes[i]);
 		sampler_read_or_count(s, i, &reads[i]);
@@ -427,11 +485,14 @@ static void sampler_sample(struct sampler *s)
 		struct sampler_addr *x = &s->addrs[a];
 		uint64_t lan = sampler_holders(s, reads, a, true);
 		uint64_t lo = sampler_holders(s, reads, a, false);
-		bool conflict = false;
+		bool conflict = false, exempt = false;
 
 		if (__builtin_popcountll(lan) >= 2) {
 			uint64_t still = sampler_recheck(s, lan, a);
-			if (__builtin_popcountll(still) >= 2) {
+			if (__builtin_popcountll(still) >= 2 &&
+			    __builtin_popcountll(still & ~s->exempt) <= 1) {
+				exempt = true;
+			} else if (__builtin_popcountll(still) >= 2) {
 				conflict = true;
 			} else {
 				s->unconfirmed++;
@@ -450,6 +511,16 @@ static void sampler_sample(struct sampler *s)
 			        sampler_nodes_text(s, lan, t1, sizeof(t1)));
 		} else if (!conflict && x->in_conflict) {
 			sampler_conflict_end(s, x, now);
+		}
+		if (exempt && !x->in_exempt) {
+			s->exempt_windows++;
+			x->in_exempt = true;
+			x->exempt_since = now;
+			sampler_stamp(s->log);
+			fprintf(s->log, "EXEMPT %s lan=%s\n", x->text,
+			        sampler_nodes_text(s, lan, t1, sizeof(t1)));
+		} else if (!exempt && x->in_exempt) {
+			sampler_exempt_end(s, x, now);
 		}
 
 		if (!s->samples || lan != x->lan || lo != x->lo) {
@@ -494,27 +565,34 @@ static void sampler_report(struct sampler *s)
 		struct sampler_addr *x = &s->addrs[a];
 		if (x->in_conflict)
 			sampler_conflict_end(s, x, now);
+		if (x->in_exempt)
+			sampler_exempt_end(s, x, now);
 		printf("addr %s lan=%s changes=%llu max_unheld_ms=%.0f\n", x->text,
 		       sampler_nodes_text(s, x->lan, t, sizeof(t)), (unsigned long long)x->changes,
 		       x->max_nohold * 1e3);
 	}
-	printf("conflicts=%llu longest_conflict_ms=%.1f unconfirmed=%llu\n",
+	printf("conflicts=%llu longest_conflict_ms=%.1f unconfirmed=%llu exempt=%llu "
+	       "exempt_max_ms=%.0f\n",
 	       (unsigned long long)s->conflicts, s->conflict_max * 1e3,
-	       (unsigned long long)s->unconfirmed);
+	       (unsigned long long)s->unconfirmed, (unsigned long long)s->exempt_windows,
+	       s->exempt_max * 1e3);
 	fflush(stdout);
 }
 
 static void sampler_usage(void)
 {
-	fprintf(stderr, "usage: sampler [-i IFNAME] [-p PERIOD_US] [-o LOG] "
+	fprintf(stderr, "usage: sampler [-i IFNAME] [-p PERIOD_US] [-o LOG] [-x FILE] "
 	                "-n NAME=NETNS_PATH... ADDR...\n");
 }
 
 static int sampler_parse_args(struct sampler *s, int argc, char **argv)
 {
 	int c;
-	while ((c = getopt(argc, argv, "i:p:o:n:")) != -1) {
+	while ((c = getopt(argc, argv, "i:p:o:n:x:")) != -1) {
 		switch (c) {
+		case 'x':
+			s->exempt_path = optarg;
+			break;
 		case 'i':
 			s->ifname = optarg;
 			break;

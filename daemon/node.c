@@ -1,0 +1,880 @@
+#include "daemon/node.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/plex.h"
+#include "core/wire.h"
+#include "daemon/log.h"
+#include "daemon/show.h"
+#include "fabric/fabric.h"
+#include "net/addr.h"
+#include "net/announce.h"
+#include "net/diag.h"
+
+#define GROUP "dvipa"
+/* A DVIPA is installed with this lifetime and refreshed every REFRESH_MS,
+ * so that one left behind by a crashed dvipad vanishes within seconds while
+ * the new owner's gratuitous ARP already steers clients away. */
+#define ADDR_LIFETIME_S 2
+#define REFRESH_MS      500
+#define RECONNECT_MS    1000
+#define CONNS_MS        250
+/* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
+ * after activation: one frame can be lost, several rarely are. */
+static const unsigned garp_schedule_ms[] = {0, 100, 300, 1000, 3000};
+#define GARP_STEPS (sizeof(garp_schedule_ms) / sizeof(garp_schedule_ms[0]))
+
+struct garp {
+	struct ipaddr addr;
+	unsigned step;
+	uint64_t due_ms;
+};
+
+struct node {
+	struct loop *loop;
+	const struct config *config;
+	int ifindex;
+	struct addr_handle *addr;
+	struct announce *announce;
+	struct diag_handle *diag;
+
+	struct fabric *fabric;
+	int fds[FABRIC_NFDS];
+	size_t n_fds;
+	uint64_t next_connect_ms;
+	bool waiting_logged;
+	int fatal; /* -errno that stops the daemon, 0 while all is well */
+
+	struct plex *plex; /* NULL until the first membership after a connect */
+	/* Last quorum state: NONE releases everything, PENDING (the ring is
+	 * changing) keeps what is held but adds nothing, OK acts. */
+	enum fabric_quorum quorum;
+	/* This node's facts as last sent (contract of core/plex.h): its held
+	 * list is what its kernel may have. */
+	struct plex_facts facts;
+	struct fabric_node *nodelist;
+	size_t n_nodelist;
+	uint8_t *buf; /* one encoded announcement */
+
+	struct garp *garps;
+	size_t n_garps;
+	uint64_t next_refresh_ms, next_conns_ms;
+	/* Connection counts of held DVIPAs, for displays (facts carry only
+	 * changes between zero and non-zero). */
+	struct show_conns conns;
+};
+
+static uint64_t wall_ms(void)
+{
+	return loop_wall_ms();
+}
+
+static const char *node_name(const struct node *n, uint32_t id, char *buf, size_t size)
+{
+	const struct plex_facts *f = n->plex ? plex_member_facts(n->plex, id) : NULL;
+
+	if (id == PLEX_NODE_NONE)
+		return "none";
+	if (f && f->name[0]) {
+		snprintf(buf, size, "%s (%u)", f->name, id);
+		return buf;
+	}
+	for (size_t i = 0; i < n->n_nodelist; i++) {
+		if (n->nodelist[i].nodeid == id && n->nodelist[i].name[0]) {
+			snprintf(buf, size, "%s (%u)", n->nodelist[i].name, id);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "node %u", id);
+	return buf;
+}
+
+/* ---- the kernel side ---- */
+
+/* A DVIPA goes on the interface as a host address (/32, /128) whatever its
+ * mask: a /24 in the node's own subnet would become a secondary of the
+ * node's address (and vanish with it), and would take over the subnet's
+ * route and source address selection (docs/net.md). An IPv6 DVIPA is added
+ * deprecated (preferred lifetime 0) so that the node's own connections do not
+ * start from an address that may move; it still accepts connections. */
+static int kernel_add(struct node *n, const struct ipaddr *a)
+{
+	struct addr_spec s = {
+	    .ifindex = n->ifindex,
+	    .addr = *a,
+	    .prefix_len = (uint8_t)ipaddr_max_prefix(a),
+	    .valid_lft = ADDR_LIFETIME_S,
+	    .preferred_lft = a->family == IPADDR_V6 ? 0 : ADDR_LIFETIME_S,
+	};
+
+	return addr_add(n->addr, &s);
+}
+
+static int kernel_del(struct node *n, const struct ipaddr *a, uint8_t prefix_len)
+{
+	int err = addr_del(n->addr, n->ifindex, a, prefix_len);
+
+	return err == -EADDRNOTAVAIL ? 0 : err;
+}
+
+static void garp_send(struct node *n, const struct ipaddr *a)
+{
+	char text[IPADDR_STRLEN];
+	int err = announce_send(n->announce, n->ifindex, a, 0);
+
+	if (err < 0)
+		log_debug("announcing %s on %s failed: %s", ipaddr_format(a, text, sizeof(text)),
+		          n->config->interface, strerror(-err));
+}
+
+static void garp_start(struct node *n, const struct ipaddr *a)
+{
+	struct garp *v = realloc(n->garps, (n->n_garps + 1) * sizeof(*v));
+
+	garp_send(n, a);
+	if (!v)
+		return;
+	n->garps = v;
+	v[n->n_garps++] =
+	    (struct garp){.addr = *a, .step = 1, .due_ms = loop_now_ms() + garp_schedule_ms[1]};
+}
+
+static void garp_forget(struct node *n, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < n->n_garps;) {
+		if (ipaddr_equal(&n->garps[i].addr, a))
+			n->garps[i] = n->garps[--n->n_garps];
+		else
+			i++;
+	}
+}
+
+static void garp_tick(struct node *n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n->n_garps;) {
+		struct garp *g = &n->garps[i];
+
+		if (now_ms < g->due_ms) {
+			i++;
+			continue;
+		}
+		garp_send(n, &g->addr);
+		if (++g->step >= GARP_STEPS) {
+			*g = n->garps[--n->n_garps];
+			continue;
+		}
+		g->due_ms = now_ms + garp_schedule_ms[g->step] - garp_schedule_ms[g->step - 1];
+		i++;
+	}
+}
+
+/* ---- announcements ---- */
+
+static void announce_facts(struct node *n)
+{
+	size_t len;
+	int err;
+
+	if (!n->fabric || !n->plex)
+		return;
+	err = plex_fill_known(n->plex, &n->facts);
+	if (err == 0) {
+		n->facts.seq++;
+		err = wire_encode_facts(&n->facts, NULL, 0, n->buf, WIRE_MAX_SIZE, &len);
+	}
+	if (err == 0)
+		err = fabric_send(n->fabric, n->buf, len);
+	if (err < 0)
+		log_err("cannot announce this node's facts: %s", strerror(-err));
+}
+
+static void log_transitions(struct node *n)
+{
+	const struct plex_transition *t;
+	size_t count = plex_transitions(n->plex, &t);
+
+	for (size_t i = 0; i < count; i++) {
+		char a[IPADDR_STRLEN], from[PLEX_NAME_MAX + 16], to[PLEX_NAME_MAX + 16];
+
+		log_info("DVIPA %s: owner %s -> %s (%s)", ipaddr_format(&t[i].dvipa, a, sizeof(a)),
+		         node_name(n, t[i].old_owner, from, sizeof(from)),
+		         node_name(n, t[i].new_owner, to, sizeof(to)),
+		         plex_reason_name(t[i].reason));
+	}
+}
+
+/* Carries out what the state machine says this node must do now, then
+ * announces when its facts changed (or when told to). */
+static void reconcile(struct node *n, bool announce)
+{
+	struct plex_action *actions = NULL;
+	size_t count = 0;
+	char text[IPADDR_PREFIX_STRLEN];
+	int err;
+
+	if (!n->plex)
+		return;
+	err = plex_actions(n->plex, &n->facts, &actions, &count);
+	if (err < 0) {
+		log_err("plex: cannot compute actions: %s", strerror(-err));
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct plex_action *a = &actions[i];
+		const struct plex_held *h;
+
+		switch (a->type) {
+		case PLEX_ACTION_ADD:
+			/* Quorum for the ring being delivered is not confirmed
+			 * yet: the quorum callback reconciles again. */
+			if (n->quorum != FABRIC_QUORUM_OK)
+				continue;
+			err = kernel_add(n, &a->dvipa);
+			if (err < 0) {
+				/* Still claimed: the next tick tries again. */
+				log_err("cannot add DVIPA %s to %s: %s",
+				        ipaddr_format_prefix(&a->dvipa, a->prefix_len, text,
+				                             sizeof(text)),
+				        n->config->interface, strerror(-err));
+				continue;
+			}
+			log_info("DVIPA %s activated on %s",
+			         ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
+			         n->config->interface);
+			garp_start(n, &a->dvipa);
+			break;
+		case PLEX_ACTION_REMOVE:
+			h = plex_facts_find_held(&n->facts, &a->dvipa);
+			err = kernel_del(n, &a->dvipa, (uint8_t)ipaddr_max_prefix(&a->dvipa));
+			if (err < 0) {
+				log_err("cannot remove DVIPA %s from %s: %s",
+				        ipaddr_format(&a->dvipa, text, sizeof(text)),
+				        n->config->interface, strerror(-err));
+				continue;
+			}
+			garp_forget(n, &a->dvipa);
+			log_info("DVIPA %s deactivated on %s%s",
+			         ipaddr_format(&a->dvipa, text, sizeof(text)), n->config->interface,
+			         h && h->conns ? " (connections remained)" : "");
+			break;
+		default:
+			break;
+		}
+		err = plex_facts_apply_action(&n->facts, a, wall_ms());
+		if (err < 0) {
+			log_err("plex: cannot apply action %s: %s", plex_action_name(a->type),
+			        strerror(-err));
+			continue;
+		}
+		announce = true;
+	}
+	free(actions);
+	if (announce)
+		announce_facts(n);
+}
+
+/* Removes every DVIPA this node holds from the kernel (no corosync, no
+ * quorum knowledge, or stopping). */
+static void release_all(struct node *n)
+{
+	char text[IPADDR_STRLEN];
+
+	for (size_t i = 0; i < n->facts.n_held; i++) {
+		const struct plex_held *h = &n->facts.held[i];
+
+		if (h->state != PLEX_HELD_ACTIVE)
+			continue;
+		if (kernel_del(n, &h->dvipa, (uint8_t)ipaddr_max_prefix(&h->dvipa)) == 0)
+			log_info("DVIPA %s deactivated on %s (leaving the plex)",
+			         ipaddr_format(&h->dvipa, text, sizeof(text)),
+			         n->config->interface);
+	}
+	while (n->facts.n_held)
+		plex_facts_drop_held(&n->facts, &n->facts.held[0].dvipa);
+	n->n_garps = 0;
+}
+
+/* ---- corosync ---- */
+
+static void on_members(void *data, const uint32_t *members, size_t count, const uint32_t *joined,
+                       size_t n_joined, const uint32_t *left, size_t n_left)
+{
+	struct node *n = data;
+	char name[PLEX_NAME_MAX + 16];
+	int err;
+
+	for (size_t i = 0; i < n_joined; i++)
+		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
+	for (size_t i = 0; i < n_left; i++)
+		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
+	if (!n->plex) {
+		n->plex = plex_new(n->facts.node_id);
+		if (!n->plex) {
+			log_err("plex: %s", strerror(errno));
+			return;
+		}
+		plex_set_quorum(n->plex, n->quorum != FABRIC_QUORUM_NONE);
+	}
+	err = plex_set_members(n->plex, members, count);
+	if (err < 0) {
+		log_err("plex: membership of %zu rejected: %s", count, strerror(-err));
+		return;
+	}
+	log_transitions(n);
+	/* Everybody re-announces after a change, so that merged partitions
+	 * converge and newcomers learn everything. */
+	reconcile(n, true);
+}
+
+static void on_message(void *data, uint32_t from, const void *msg, size_t len)
+{
+	struct node *n = data;
+	struct plex_facts f = {0};
+	enum wire_type type;
+	int err;
+
+	if (!n->plex)
+		return;
+	err = wire_peek(msg, len, &type);
+	if (err == -EOPNOTSUPP) {
+		log_debug(
+		    "plex: skipped a message of a type this version does not know from node %u",
+		    from);
+		return;
+	}
+	if (err == 0 && type == WIRE_FACTS)
+		err = wire_decode_facts(msg, len, &f, NULL);
+	if (err < 0) {
+		log_warn("plex: dropped a malformed message of %zu bytes from node %u: %s", len,
+		         from, strerror(-err));
+		return;
+	}
+	err = plex_apply_facts(n->plex, from, &f);
+	plex_facts_clear(&f);
+	if (err < 0) {
+		log_warn("plex: dropped the facts of node %u: %s", from, strerror(-err));
+		return;
+	}
+	log_transitions(n);
+	reconcile(n, false);
+}
+
+static void on_quorum(void *data, enum fabric_quorum quorum)
+{
+	struct node *n = data;
+
+	if ((quorum == FABRIC_QUORUM_NONE) != (n->quorum == FABRIC_QUORUM_NONE))
+		log_info("plex: quorum %s", quorum == FABRIC_QUORUM_NONE ? "lost" : "gained");
+	else
+		log_debug("plex: quorum %s", fabric_quorum_name(quorum));
+	n->quorum = quorum;
+	if (!n->plex)
+		return;
+	plex_set_quorum(n->plex, quorum != FABRIC_QUORUM_NONE);
+	log_transitions(n);
+	reconcile(n, false);
+}
+
+static void fabric_ready(int fd, uint32_t events, void *data);
+
+static void disconnect(struct node *n)
+{
+	for (size_t i = 0; i < n->n_fds; i++)
+		loop_del(n->loop, n->fds[i]);
+	n->n_fds = 0;
+	fabric_close(n->fabric);
+	n->fabric = NULL;
+	release_all(n);
+	plex_free(n->plex);
+	n->plex = NULL;
+	n->quorum = FABRIC_QUORUM_NONE;
+	n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
+}
+
+static void check_destips(struct node *n)
+{
+	for (size_t i = 0; i < n->config->n_dists; i++) {
+		const struct config_dist *d = &n->config->dists[i];
+
+		for (size_t j = 0; j < d->n_dests; j++) {
+			bool found = false;
+			char text[IPADDR_STRLEN];
+
+			for (size_t k = 0; k < n->n_nodelist; k++)
+				found |=
+				    ipaddr_equal(&n->nodelist[k].ring0_addr, &d->dests[j].addr);
+			if (!found)
+				log_warn("profile line %u: DESTIP %s is not a plex address "
+				         "(no ring0_addr in corosync's nodelist)",
+				         d->dests[j].pos.line,
+				         ipaddr_format(&d->dests[j].addr, text, sizeof(text)));
+		}
+	}
+}
+
+static void load_identity(struct node *n)
+{
+	char err[128] = "";
+	struct fabric_node *v = NULL;
+	size_t count = 0;
+	int ret = fabric_nodelist(n->fabric, &v, &count, err, sizeof(err));
+
+	if (ret < 0) {
+		log_warn("corosync nodelist: %s%s%s", strerror(-ret), err[0] ? ": " : "", err);
+		return;
+	}
+	free(n->nodelist);
+	n->nodelist = v;
+	n->n_nodelist = count;
+	for (size_t i = 0; i < count; i++) {
+		if (v[i].nodeid != n->facts.node_id)
+			continue;
+		snprintf(n->facts.name, sizeof(n->facts.name), "%s", v[i].name);
+		n->facts.plex_addr = v[i].ring0_addr;
+	}
+	if (!n->facts.name[0])
+		gethostname(n->facts.name, sizeof(n->facts.name) - 1);
+	check_destips(n);
+}
+
+static void connect_fabric(struct node *n)
+{
+	static const struct fabric_callbacks cb = {
+	    .on_members = on_members,
+	    .on_message = on_message,
+	    .on_quorum = on_quorum,
+	};
+	int err = 0;
+
+	n->fabric = fabric_open(GROUP, &cb, n, &err);
+	if (!n->fabric) {
+		if (!n->waiting_logged)
+			log_warn("waiting for corosync: %s", strerror(-err));
+		n->waiting_logged = true;
+		n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
+		return;
+	}
+	n->waiting_logged = false;
+	n->facts.node_id = fabric_local_nodeid(n->fabric);
+	load_identity(n);
+	n->n_fds = fabric_fds(n->fabric, n->fds);
+	for (size_t i = 0; i < n->n_fds; i++)
+		loop_add(n->loop, n->fds[i], EPOLLIN, fabric_ready, n);
+	log_info("joined corosync as node %u (%s), group %s", n->facts.node_id, n->facts.name,
+	         GROUP);
+}
+
+static void fabric_ready(int fd, uint32_t events, void *data)
+{
+	struct node *n = data;
+	int err;
+
+	(void)events;
+	if (!n->fabric)
+		return;
+	err = fabric_dispatch(n->fabric, fd);
+	if (err == 0)
+		return;
+	if (err == -EEXIST) {
+		log_err("another dvipad of this node is in the plex; stopping");
+		n->fatal = err;
+		disconnect(n);
+		loop_stop(n->loop);
+		return;
+	}
+	log_err("lost corosync (%s): giving up every DVIPA until it is back", strerror(-err));
+	disconnect(n);
+}
+
+/* ---- the kernel's view, kept honest ---- */
+
+/* True when a is a DVIPA: defined here or by any member. */
+static bool is_dvipa(const struct node *n, const struct ipaddr *a)
+{
+	if (config_find_vipa(n->config, a))
+		return true;
+	return n->plex && plex_owner(n->plex, a) != PLEX_NODE_NONE;
+}
+
+static bool holds_active(const struct node *n, const struct ipaddr *a)
+{
+	const struct plex_held *h = plex_facts_find_held(&n->facts, a);
+
+	return h && h->state == PLEX_HELD_ACTIVE;
+}
+
+static void on_addr_event(const struct addr_event *ev, void *data)
+{
+	struct node *n = data;
+	char text[IPADDR_PREFIX_STRLEN];
+	const struct ipaddr *a = &ev->addr.addr;
+	int err;
+
+	if (ev->ifindex != n->ifindex)
+		return;
+	if (ev->type == ADDR_EVENT_LINK) {
+		if (ev->link_removed)
+			log_err("interface %s was removed", n->config->interface);
+		return;
+	}
+	if (ev->type == ADDR_EVENT_DEL && holds_active(n, a)) {
+		err = kernel_add(n, a);
+		log_warn("DVIPA %s was removed from %s behind dvipa's back: %s",
+		         ipaddr_format(a, text, sizeof(text)), n->config->interface,
+		         err < 0 ? strerror(-err) : "restored");
+		if (err == 0)
+			garp_start(n, a);
+	} else if (ev->type == ADDR_EVENT_NEW && !holds_active(n, a) && is_dvipa(n, a)) {
+		err = kernel_del(n, a, ev->addr.prefix_len);
+		log_warn("DVIPA %s was added to %s by hand but this node does not hold it: %s",
+		         ipaddr_format_prefix(a, ev->addr.prefix_len, text, sizeof(text)),
+		         n->config->interface, err < 0 ? strerror(-err) : "removed");
+	}
+}
+
+/* Compares the interface's addresses with what this node holds and repairs
+ * both ways (after lost notifications). */
+static void resync_kernel(struct node *n)
+{
+	struct addr_info *v = NULL;
+	size_t count = 0;
+
+	if (addr_list(n->addr, n->ifindex, &v, &count) < 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		struct addr_event ev = {
+		    .type = ADDR_EVENT_NEW, .ifindex = n->ifindex, .addr = v[i]};
+
+		on_addr_event(&ev, n);
+	}
+	for (size_t i = 0; i < n->facts.n_held; i++) {
+		const struct plex_held *h = &n->facts.held[i];
+		bool present = false;
+
+		for (size_t j = 0; j < count; j++)
+			present |= ipaddr_equal(&v[j].addr, &h->dvipa);
+		if (h->state == PLEX_HELD_ACTIVE && !present) {
+			struct addr_event ev = {.type = ADDR_EVENT_DEL, .ifindex = n->ifindex};
+
+			ev.addr.addr = h->dvipa;
+			on_addr_event(&ev, n);
+		}
+	}
+	free(v);
+}
+
+static void addr_ready(int fd, uint32_t events, void *data)
+{
+	struct node *n = data;
+
+	(void)fd;
+	(void)events;
+	if (addr_read_events(n->addr, on_addr_event, n) == -ENOBUFS)
+		resync_kernel(n);
+}
+
+/* DVIPAs of this profile still on the interface were left by an earlier run
+ * that died: nobody refreshes them, and this node must not serve them before
+ * the plex says so. */
+static int remove_leftovers(struct node *n)
+{
+	struct addr_info *v = NULL;
+	size_t count = 0;
+	char text[IPADDR_PREFIX_STRLEN];
+	int err = addr_list(n->addr, n->ifindex, &v, &count);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		if (!config_find_vipa(n->config, &v[i].addr))
+			continue;
+		err = kernel_del(n, &v[i].addr, v[i].prefix_len);
+		log_info("removed DVIPA %s left on %s by an earlier run%s",
+		         ipaddr_format_prefix(&v[i].addr, v[i].prefix_len, text, sizeof(text)),
+		         n->config->interface, err < 0 ? " (failed)" : "");
+	}
+	free(v);
+	return 0;
+}
+
+static void refresh_held(struct node *n)
+{
+	char text[IPADDR_STRLEN];
+
+	for (size_t i = 0; i < n->facts.n_held; i++) {
+		const struct plex_held *h = &n->facts.held[i];
+		int err;
+
+		if (h->state != PLEX_HELD_ACTIVE)
+			continue;
+		err = kernel_add(n, &h->dvipa);
+		if (err < 0)
+			log_err("cannot refresh DVIPA %s on %s: %s",
+			        ipaddr_format(&h->dvipa, text, sizeof(text)), n->config->interface,
+			        strerror(-err));
+	}
+}
+
+/* Counts connections on held DVIPAs; announces when a count goes between
+ * zero and non-zero (what WHENIDLE and QUIESCING look at). */
+static void count_conns(struct node *n)
+{
+	bool changed = false;
+
+	n->conns.n = 0;
+	for (size_t i = 0; i < n->facts.n_held; i++) {
+		struct plex_held h = n->facts.held[i];
+		size_t count = 0;
+
+		if (h.state != PLEX_HELD_ACTIVE ||
+		    diag_count_conns(n->diag, &h.dvipa, 0, &count) < 0)
+			continue;
+		show_conns_set(&n->conns, &h.dvipa, (uint32_t)count);
+		if ((h.conns == 0) != (count == 0)) {
+			h.conns = (uint32_t)count;
+			plex_facts_set_held(&n->facts, &h);
+			changed = true;
+		}
+	}
+	if (changed)
+		announce_facts(n);
+}
+
+void node_tick(struct node *n, uint64_t now_ms)
+{
+	if (!n->fabric && now_ms >= n->next_connect_ms)
+		connect_fabric(n);
+	if (n->fabric && fabric_pending(n->fabric) && fabric_flush(n->fabric) < 0) {
+		log_err("lost corosync while sending: giving up every DVIPA until it is back");
+		disconnect(n);
+	}
+	garp_tick(n, now_ms);
+	if (now_ms >= n->next_refresh_ms) {
+		refresh_held(n);
+		n->next_refresh_ms = now_ms + REFRESH_MS;
+	}
+	if (now_ms >= n->next_conns_ms) {
+		count_conns(n);
+		n->next_conns_ms = now_ms + CONNS_MS;
+	}
+	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
+	reconcile(n, false);
+}
+
+int node_error(const struct node *n)
+{
+	return n->fatal;
+}
+
+/* ---- operator commands ---- */
+
+static int reply(char **ret_msg, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reply(char **ret_msg, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(ret_msg, fmt, ap) < 0)
+		*ret_msg = NULL;
+	va_end(ap);
+	return status;
+}
+
+static void facts_changed(struct node *n)
+{
+	announce_facts(n);
+	reconcile(n, false);
+}
+
+int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+{
+	char text[IPADDR_STRLEN];
+
+	ipaddr_format(a, text, sizeof(text));
+	if (!config_find_vipa(n->config, a))
+		return reply(ret_msg, -ENOENT,
+		             "%s is not a DVIPA of this node (no VIPADEFINE or "
+		             "VIPABACKUP for it)",
+		             text);
+	if (plex_facts_is_deactivated(&n->facts, a))
+		return reply(ret_msg, -EALREADY, "%s is already deactivated here", text);
+	if (plex_facts_set_deactivated(&n->facts, a, true) < 0)
+		return reply(ret_msg, -ENOMEM, "out of memory");
+	log_info("operator: deactivate %s", text);
+	facts_changed(n);
+	return reply(ret_msg, 0,
+	             holds_active(n, a) ? "%s deactivated: it moves to its backup once its "
+	                                  "connections here end (QUIESCING)\n"
+	                                : "%s deactivated on this node\n",
+	             text);
+}
+
+int node_reactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+{
+	char text[IPADDR_STRLEN];
+
+	ipaddr_format(a, text, sizeof(text));
+	if (!config_find_vipa(n->config, a))
+		return reply(ret_msg, -ENOENT,
+		             "%s is not a DVIPA of this node (no VIPADEFINE or "
+		             "VIPABACKUP for it)",
+		             text);
+	if (!plex_facts_is_deactivated(&n->facts, a))
+		return reply(ret_msg, -EALREADY, "%s is not deactivated here", text);
+	if (plex_facts_set_deactivated(&n->facts, a, false) < 0)
+		return reply(ret_msg, -ENOMEM, "out of memory");
+	log_info("operator: reactivate %s", text);
+	facts_changed(n);
+	return reply(ret_msg, 0, "%s reactivated on this node\n", text);
+}
+
+int node_leave(struct node *n, char **ret_msg)
+{
+	if (n->facts.flags & PLEX_FACTS_LEFT)
+		return reply(ret_msg, -EALREADY, "this node has already left the plex");
+	n->facts.flags |= PLEX_FACTS_LEFT;
+	log_info("operator: leave the plex (LEAVEGROUP)");
+	facts_changed(n);
+	return reply(ret_msg, 0, "left the plex: this node gives up and backs up no DVIPA\n");
+}
+
+int node_join(struct node *n, char **ret_msg)
+{
+	if (!(n->facts.flags & PLEX_FACTS_LEFT))
+		return reply(ret_msg, -EALREADY, "this node is in the plex already");
+	n->facts.flags &= ~PLEX_FACTS_LEFT;
+	log_info("operator: join the plex (JOINGROUP)");
+	facts_changed(n);
+	return reply(ret_msg, 0, "joined the plex again\n");
+}
+
+/* ---- displays ---- */
+
+static void show_ctx(const struct node *n, struct show_ctx *ctx)
+{
+	*ctx = (struct show_ctx){
+	    .config = n->config,
+	    .plex = n->plex,
+	    .facts = &n->facts,
+	    .connected = n->fabric != NULL,
+	    .quorate = n->quorum != FABRIC_QUORUM_NONE,
+	    .nodelist = n->nodelist,
+	    .n_nodelist = n->n_nodelist,
+	    .conns = &n->conns,
+	};
+}
+
+char *node_show_dynamic(const struct node *n, bool json)
+{
+	struct show_ctx ctx;
+
+	show_ctx(n, &ctx);
+	return show_dynamic(&ctx, json);
+}
+
+char *node_show_plex(const struct node *n, bool json)
+{
+	struct show_ctx ctx;
+
+	show_ctx(n, &ctx);
+	return show_plex(&ctx, json);
+}
+
+/* ---- life cycle ---- */
+
+static int defs_from_config(struct plex_facts *f, const struct config *c)
+{
+	f->defs = calloc(c->n_vipas ? c->n_vipas : 1, sizeof(*f->defs));
+	if (!f->defs)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		const struct config_vipa *v = &c->vipas[i];
+
+		f->defs[i] = (struct plex_def){
+		    .dvipa = v->addr,
+		    .prefix_len = v->prefix_len,
+		    .kind = v->kind,
+		    .rank = v->rank,
+		    .moveable = v->moveable,
+		};
+	}
+	f->n_defs = c->n_vipas;
+	return plex_facts_sort(f);
+}
+
+int node_new(struct loop *l, const struct config *config, struct node **ret)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	n->loop = l;
+	n->config = config;
+	n->ifindex = addr_ifindex(config->interface);
+	if (n->ifindex < 0) {
+		err = n->ifindex;
+		log_err("INTERFACE %s: %s", config->interface,
+		        err == -ENODEV ? "no such interface" : strerror(-err));
+		goto fail;
+	}
+	n->buf = malloc(WIRE_MAX_SIZE);
+	n->addr = addr_open();
+	n->announce = n->addr ? announce_open() : NULL;
+	n->diag = n->announce ? diag_open() : NULL;
+	if (!n->buf || !n->addr || !n->announce || !n->diag) {
+		err = -errno;
+		log_err("cannot open kernel interfaces: %s", strerror(errno));
+		goto fail;
+	}
+	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
+	if (err < 0)
+		goto fail;
+	err = defs_from_config(&n->facts, config);
+	if (err < 0) {
+		log_err("profile: %s", strerror(-err));
+		goto fail;
+	}
+	/* Announcement numbers only grow, also across restarts. */
+	n->facts.seq = wall_ms() * 1000;
+	err = remove_leftovers(n);
+	if (err < 0) {
+		log_err("cannot list addresses of %s: %s", config->interface, strerror(-err));
+		goto fail;
+	}
+	connect_fabric(n);
+	*ret = n;
+	return 0;
+fail:
+	node_free(n);
+	return err;
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	if (n->fabric)
+		disconnect(n);
+	else if (n->addr)
+		release_all(n);
+	if (n->addr)
+		loop_del(n->loop, addr_fd(n->addr));
+	addr_close(n->addr);
+	announce_close(n->announce);
+	diag_close(n->diag);
+	plex_facts_clear(&n->facts);
+	free(n->nodelist);
+	free(n->garps);
+	free(n->buf);
+	show_conns_clear(&n->conns);
+	free(n);
+}

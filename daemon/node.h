@@ -1,0 +1,42 @@
+/* This node's part in the plex: joins corosync (fabric), feeds membership,
+ * quorum and announcements to the plex state machine (core/plex.c), and
+ * carries its decisions out in the kernel (net): adds and removes DVIPAs,
+ * announces them on the LAN, keeps their lifetimes fresh and repairs drift. */
+#ifndef DVIPA_DAEMON_NODE_H
+#define DVIPA_DAEMON_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/ipaddr.h"
+#include "daemon/loop.h"
+
+struct node;
+
+/* Opens the kernel handles, removes DVIPAs an earlier run left behind and
+ * starts joining the plex (retrying until corosync answers). config stays
+ * the caller's and must outlive the node. */
+int node_new(struct loop *l, const struct config *config, struct node **ret);
+/* Removes every DVIPA this node holds and leaves the plex. */
+void node_free(struct node *n);
+
+/* -errno of a failure that must stop the daemon (another dvipad of this
+ * node is in the plex), else 0. */
+int node_error(const struct node *n);
+
+/* Periodic work; the daemon calls it every few hundred milliseconds. */
+void node_tick(struct node *n, uint64_t now_ms);
+
+/* Operator commands. Each returns 0 or -errno and may set *ret_msg to a
+ * malloc'd explanation for the operator. */
+int node_deactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
+int node_reactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
+int node_leave(struct node *n, char **ret_msg);
+int node_join(struct node *n, char **ret_msg);
+
+/* Displays: malloc'd text or JSON, NULL and errno on failure. */
+char *node_show_dynamic(const struct node *n, bool json);
+char *node_show_plex(const struct node *n, bool json);
+
+#endif

@@ -1,0 +1,312 @@
+#include "daemon/show.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/strbuf.h"
+
+void show_conns_set(struct show_conns *c, const struct ipaddr *a, uint32_t count)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (ipaddr_equal(&c->v[i].addr, a)) {
+			c->v[i].count = count;
+			return;
+		}
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct show_conn *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct show_conn){.addr = *a, .count = count};
+}
+
+void show_conns_clear(struct show_conns *c)
+{
+	free(c->v);
+	*c = (struct show_conns){0};
+}
+
+static uint32_t conns_of(const struct show_ctx *ctx, const struct ipaddr *a, uint32_t fallback)
+{
+	for (size_t i = 0; i < ctx->conns->n; i++)
+		if (ipaddr_equal(&ctx->conns->v[i].addr, a))
+			return ctx->conns->v[i].count;
+	return fallback;
+}
+
+static const char *name_of(const struct show_ctx *ctx, uint32_t id)
+{
+	const struct plex_facts *f = ctx->plex ? plex_member_facts(ctx->plex, id) : NULL;
+
+	if (f && f->name[0])
+		return f->name;
+	for (size_t i = 0; i < ctx->n_nodelist; i++)
+		if (ctx->nodelist[i].nodeid == id)
+			return ctx->nodelist[i].name;
+	return "";
+}
+
+static void json_node_ref(struct strbuf *sb, const struct show_ctx *ctx, uint32_t id)
+{
+	if (id == PLEX_NODE_NONE) {
+		strbuf_puts(sb, "null");
+		return;
+	}
+	strbuf_printf(sb, "{\"id\": %u, \"name\": ", id);
+	strbuf_json_string(sb, name_of(ctx, id));
+	strbuf_puts(sb, "}");
+}
+
+static const char *text_node_ref(const struct show_ctx *ctx, uint32_t id, char *buf, size_t size)
+{
+	if (id == PLEX_NODE_NONE)
+		return "-";
+	snprintf(buf, size, "%s (%u)", name_of(ctx, id), id);
+	return buf;
+}
+
+static const char *format_time(uint64_t wall_ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+
+	if (!wall_ms || !localtime_r(&t, &tm))
+		return "-";
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static const char *origin_name(uint8_t origin)
+{
+	switch (origin) {
+	case CONFIG_VIPADEFINE:
+		return "VIPADEFINE";
+	case CONFIG_VIPABACKUP:
+		return "VIPABACKUP";
+	default:
+		return "-";
+	}
+}
+
+/* One row of `show dynamic`: a DVIPA as this node sees it. */
+struct dyn_row {
+	struct ipaddr addr;
+	uint8_t prefix_len;
+	uint8_t origin, rank, moveable, status;
+	uint32_t conns;
+	uint32_t owner;
+	uint64_t activated;
+};
+
+/* The rows, in profile order; DVIPAs held here without a definition last. */
+static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, struct dyn_row *rows,
+                       size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ctx->config->n_vipas && n < max; i++) {
+		const struct config_vipa *c = &ctx->config->vipas[i];
+
+		rows[n++] = (struct dyn_row){
+		    .addr = c->addr,
+		    .prefix_len = c->prefix_len,
+		    .origin = c->kind,
+		    .rank = c->rank,
+		    .moveable = c->moveable,
+		    .status = PLEX_STATUS_INACTIVE,
+		};
+	}
+	for (size_t d = 0; v && d < v->n_dvipas; d++) {
+		const struct plex_view_dvipa *vd = &v->dvipas[d];
+		const struct plex_view_node *self = NULL;
+		struct dyn_row *row = NULL;
+
+		for (size_t k = 0; k < vd->n_nodes; k++)
+			if (v->nodes[vd->first_node + k].node_id == v->self)
+				self = &v->nodes[vd->first_node + k];
+		for (size_t i = 0; i < n; i++)
+			if (ipaddr_equal(&rows[i].addr, &vd->dvipa))
+				row = &rows[i];
+		if (!self && !row)
+			continue;
+		if (!row) {
+			if (n == max)
+				continue;
+			row = &rows[n++];
+			*row = (struct dyn_row){.addr = vd->dvipa, .prefix_len = vd->prefix_len};
+		}
+		row->owner = vd->owner;
+		if (self) {
+			row->origin = self->origin;
+			row->rank = self->rank;
+			row->status = self->status;
+			row->conns = self->conns;
+			row->activated = self->activated;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		rows[i].conns = conns_of(ctx, &rows[i].addr, rows[i].conns);
+	return n;
+}
+
+char *show_dynamic(const struct show_ctx *ctx, bool json)
+{
+	struct plex_view view = {0};
+	bool have_view = ctx->plex && plex_view(ctx->plex, &view) == 0;
+	size_t max = ctx->config->n_vipas + (have_view ? view.n_dvipas : 0);
+	struct dyn_row *rows = calloc(max ? max : 1, sizeof(*rows));
+	struct strbuf sb = {0};
+	size_t n;
+
+	if (!rows) {
+		plex_view_clear(&view);
+		return NULL;
+	}
+	n = dyn_rows(ctx, have_view ? &view : NULL, rows, max);
+	if (json) {
+		strbuf_puts(&sb, "{\"node\": ");
+		json_node_ref(&sb, ctx, ctx->facts->node_id);
+		strbuf_printf(&sb, ", \"quorate\": %s, \"dvipas\": [",
+		              ctx->quorate ? "true" : "false");
+	} else {
+		strbuf_printf(&sb, "DYNAMIC VIPA INFORMATION (node %s, %s)\n",
+		              ctx->facts->name[0] ? ctx->facts->name : "?",
+		              !ctx->connected ? "not connected to corosync"
+		              : ctx->quorate  ? "quorate"
+		                              : "no quorum");
+		strbuf_printf(&sb, "%-43s %-11s %-10s %4s %-9s %5s %-16s %s\n", "DVIPA", "STATUS",
+		              "ORIGIN", "RANK", "MOVEABLE", "CONNS", "OWNER", "ACTIVATED");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dyn_row *r = &rows[i];
+		char addr[IPADDR_PREFIX_STRLEN], owner[PLEX_NAME_MAX + 16], when[32];
+
+		ipaddr_format_prefix(&r->addr, r->prefix_len, addr, sizeof(addr));
+		if (json) {
+			strbuf_printf(&sb, "%s{\"address\": ", i ? ", " : "");
+			strbuf_json_string(&sb, ipaddr_format(&r->addr, addr, sizeof(addr)));
+			strbuf_printf(
+			    &sb,
+			    ", \"prefix_len\": %u, \"status\": \"%s\", \"origin\": \"%s\", "
+			    "\"rank\": %u, \"moveable\": \"%s\", \"connections\": %u, "
+			    "\"owner\": ",
+			    r->prefix_len, plex_status_name(r->status), origin_name(r->origin),
+			    r->rank, config_moveable_name(r->moveable), r->conns);
+			json_node_ref(&sb, ctx, r->owner);
+			strbuf_puts(&sb, ", \"activated\": ");
+			if (r->activated)
+				strbuf_json_string(&sb,
+				                   format_time(r->activated, when, sizeof(when)));
+			else
+				strbuf_puts(&sb, "null");
+			strbuf_puts(&sb, "}");
+		} else {
+			strbuf_printf(&sb, "%-43s %-11s %-10s %4u %-9s %5u %-16s %s\n", addr,
+			              plex_status_name(r->status), origin_name(r->origin), r->rank,
+			              config_moveable_name(r->moveable), r->conns,
+			              text_node_ref(ctx, r->owner, owner, sizeof(owner)),
+			              format_time(r->activated, when, sizeof(when)));
+		}
+	}
+	if (json)
+		strbuf_puts(&sb, "]}\n");
+	free(rows);
+	plex_view_clear(&view);
+	return strbuf_take(&sb);
+}
+
+static const char *member_state(const struct show_ctx *ctx, uint32_t id, bool *ret_member)
+{
+	const uint32_t *ids;
+	size_t n = ctx->plex ? plex_members(ctx->plex, &ids) : 0;
+	const struct plex_facts *f;
+
+	*ret_member = false;
+	for (size_t i = 0; i < n; i++)
+		*ret_member |= ids[i] == id;
+	if (!*ret_member)
+		return "down";
+	f = plex_member_facts(ctx->plex, id);
+	if (!f)
+		return "joining";
+	return (f->flags & PLEX_FACTS_LEFT) ? "left" : "member";
+}
+
+char *show_plex(const struct show_ctx *ctx, bool json)
+{
+	struct plex_view view = {0};
+	bool have_view = ctx->plex && plex_view(ctx->plex, &view) == 0;
+	const uint32_t *ids = NULL;
+	size_t n_members = ctx->plex ? plex_members(ctx->plex, &ids) : 0;
+	struct strbuf sb = {0};
+	char addr[IPADDR_PREFIX_STRLEN], a[PLEX_NAME_MAX + 16], b[PLEX_NAME_MAX + 16];
+
+	if (json) {
+		strbuf_printf(&sb,
+		              "{\"group\": \"dvipa\", \"connected\": %s, \"quorate\": %s, "
+		              "\"self\": %u, \"members\": [",
+		              ctx->connected ? "true" : "false", ctx->quorate ? "true" : "false",
+		              ctx->facts->node_id);
+	} else {
+		strbuf_printf(&sb, "PLEX dvipa: %zu of %zu nodes in the group, %s\n", n_members,
+		              ctx->n_nodelist,
+		              !ctx->connected ? "not connected to corosync"
+		              : ctx->quorate  ? "quorate"
+		                              : "no quorum");
+		strbuf_printf(&sb, "%4s  %-16s %-40s %s\n", "NODE", "NAME", "PLEX ADDRESS",
+		              "STATE");
+	}
+	for (size_t i = 0; i < ctx->n_nodelist; i++) {
+		const struct fabric_node *fn = &ctx->nodelist[i];
+		bool member;
+		const char *state = member_state(ctx, fn->nodeid, &member);
+		bool self = fn->nodeid == ctx->facts->node_id;
+
+		ipaddr_format(&fn->ring0_addr, addr, sizeof(addr));
+		if (json) {
+			strbuf_printf(&sb, "%s{\"id\": %u, \"name\": ", i ? ", " : "", fn->nodeid);
+			strbuf_json_string(&sb, fn->name);
+			strbuf_puts(&sb, ", \"plex_address\": ");
+			strbuf_json_string(&sb, addr);
+			strbuf_printf(&sb, ", \"state\": \"%s\", \"member\": %s, \"self\": %s}",
+			              state, member ? "true" : "false", self ? "true" : "false");
+		} else {
+			strbuf_printf(&sb, "%4u  %-16s %-40s %s%s\n", fn->nodeid, fn->name, addr,
+			              state, self ? " (this node)" : "");
+		}
+	}
+	if (json)
+		strbuf_puts(&sb, "], \"dvipas\": [");
+	else
+		strbuf_printf(&sb, "\n%-43s %-16s %s\n", "DVIPA", "OWNER", "HOLDER");
+	for (size_t d = 0; have_view && d < view.n_dvipas; d++) {
+		const struct plex_view_dvipa *vd = &view.dvipas[d];
+
+		if (json) {
+			strbuf_printf(&sb, "%s{\"address\": ", d ? ", " : "");
+			strbuf_json_string(&sb, ipaddr_format(&vd->dvipa, addr, sizeof(addr)));
+			strbuf_printf(&sb, ", \"prefix_len\": %u, \"owner\": ", vd->prefix_len);
+			json_node_ref(&sb, ctx, vd->owner);
+			strbuf_puts(&sb, ", \"holder\": ");
+			json_node_ref(&sb, ctx, vd->holder);
+			strbuf_puts(&sb, "}");
+		} else {
+			strbuf_printf(
+			    &sb, "%-43s %-16s %s\n",
+			    ipaddr_format_prefix(&vd->dvipa, vd->prefix_len, addr, sizeof(addr)),
+			    text_node_ref(ctx, vd->owner, a, sizeof(a)),
+			    text_node_ref(ctx, vd->holder, b, sizeof(b)));
+		}
+	}
+	if (json)
+		strbuf_puts(&sb, "]}\n");
+	plex_view_clear(&view);
+	return strbuf_take(&sb);
+}

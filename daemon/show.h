@@ -1,0 +1,42 @@
+/* The displays of the plex: `dvipactl show dynamic` (z/OS NETSTAT VIPADYN)
+ * and `dvipactl show plex`, as text or JSON. */
+#ifndef DVIPA_DAEMON_SHOW_H
+#define DVIPA_DAEMON_SHOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/plex.h"
+#include "fabric/fabric.h"
+
+/* Current connection counts of held DVIPAs. */
+struct show_conn {
+	struct ipaddr addr;
+	uint32_t count;
+};
+
+struct show_conns {
+	size_t n, cap;
+	struct show_conn *v;
+};
+
+void show_conns_set(struct show_conns *c, const struct ipaddr *a, uint32_t count);
+void show_conns_clear(struct show_conns *c);
+
+struct show_ctx {
+	const struct config *config;
+	const struct plex *plex;        /* NULL while not in the plex */
+	const struct plex_facts *facts; /* this node's, as last sent */
+	bool connected;                 /* to corosync */
+	bool quorate;
+	const struct fabric_node *nodelist;
+	size_t n_nodelist;
+	const struct show_conns *conns;
+};
+
+char *show_dynamic(const struct show_ctx *ctx, bool json);
+char *show_plex(const struct show_ctx *ctx, bool json);
+
+#endif
