@@ -42,15 +42,15 @@ enum wire_type {
 };
 
 /* Extension record types inside a FACTS body. Append-only; 0 is invalid.
- * None is defined yet: the numbers below are reserved for the facts that
- * docs/plex.md lists as "later". */
+ * The distributor's records are laid out in core/wire_dist.h. */
 enum wire_ext_type {
 	WIRE_EXT_NONE = 0,
-	WIRE_EXT_DIST_PORTS,  /* reserved: distributed ports */
-	WIRE_EXT_LISTENERS,   /* reserved: ready listeners */
-	WIRE_EXT_WEIGHT,      /* reserved: weights */
-	WIRE_EXT_QUIESCE,     /* reserved: quiesce state */
+	WIRE_EXT_DIST_PORTS,  /* a VIPADISTRIBUTE statement (core/wire_dist.h) */
+	WIRE_EXT_LISTENERS,   /* ready listeners of a target DVIPA (core/wire_dist.h) */
+	WIRE_EXT_WEIGHT,      /* reserved: weights (WLM) */
+	WIRE_EXT_QUIESCE,     /* quiesced ports (core/wire_dist.h) */
 	WIRE_EXT_PORT_BLOCKS, /* reserved: SYSPLEXPORTS port blocks */
+	WIRE_EXT_PLEX_ADDRS,  /* the node's plex address per family (core/wire_dist.h) */
 	WIRE_EXT_TYPE_MAX
 };
 

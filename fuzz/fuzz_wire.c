@@ -1,12 +1,17 @@
-/* libFuzzer target for the node <-> node wire codec (core/wire.c).
+/* libFuzzer target for the node <-> node wire codec (core/wire.c) and the
+ * distributor's extension records (core/wire_dist.c).
  *
  * Every input is decoded twice: as it is (the header checks), and "sealed"
  * with a right magic, version, length and checksum, so that the fuzzer
  * explores the body parser instead of the CRC. Whatever decodes must encode
  * back to the very same bytes, and must be facts the plex state machine
- * accepts. */
+ * accepts. Distribution records that decode must encode back to the same
+ * bytes when the section holds no record of an unknown type (those are
+ * skipped), and must feed the distributor's derivation. */
+#include "core/dist.h"
 #include "core/plex.h"
 #include "core/wire.h"
+#include "core/wire_dist.h"
 
 #include <endian.h>
 #include <stddef.h>
@@ -15,6 +20,54 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* True when every record of a well-formed section has a type this version
+ * knows. */
+static bool fuzz_wire_all_known(const uint8_t *ext, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		struct wire_ext_record rec;
+		uint16_t type;
+
+		memcpy(&rec, ext + off, sizeof(rec));
+		type = le16toh(rec.type);
+		if (type != WIRE_EXT_DIST_PORTS && type != WIRE_EXT_LISTENERS &&
+		    type != WIRE_EXT_QUIESCE && type != WIRE_EXT_PLEX_ADDRS)
+			return false;
+		off += sizeof(rec) + ((le16toh(rec.length) + 3u) & ~3u);
+	}
+	return true;
+}
+
+static void fuzz_wire_dist(const struct plex *p, const struct plex_facts *f,
+                           const struct wire_ext *ext)
+{
+	struct dist_facts d = {0}, again = {0};
+	struct dist_view v = {0};
+	uint8_t *buf;
+	size_t len;
+
+	if (wire_dist_decode(ext->data, ext->len, &d) < 0)
+		return;
+	buf = malloc(WIRE_EXT_MAX);
+	if (!buf || wire_dist_encode(&d, buf, WIRE_EXT_MAX, &len) < 0)
+		abort();
+	if (fuzz_wire_all_known(ext->data, ext->len) &&
+	    (len != ext->len || memcmp(buf, ext->data, len) != 0))
+		abort();
+	if (wire_dist_decode(buf, len, &again) < 0)
+		abort();
+	dist_facts_clear(&again);
+	{
+		struct dist_input in = {.plex = p, .local = f, .local_dist = &d};
+
+		if (dist_view(&in, &v) < 0)
+			abort();
+		dist_view_clear(&v);
+	}
+	free(buf);
+	dist_facts_clear(&d);
+}
 
 static void fuzz_wire_check(const uint8_t *data, size_t size)
 {
@@ -42,6 +95,7 @@ static void fuzz_wire_check(const uint8_t *data, size_t size)
 		abort();
 	if (plex_actions(p, &f, &acts, &n) < 0 || plex_view(p, &v) < 0)
 		abort();
+	fuzz_wire_dist(p, &f, &ext);
 	free(acts);
 	plex_view_clear(&v);
 	plex_free(p);

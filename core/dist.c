@@ -1,0 +1,527 @@
+/* The sysplex distributor's derived state: services, targets, dispatch
+ * tables (see core/dist.h and docs/distributor.md). */
+#include "core/dist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dispatch tables ---- */
+
+static uint64_t dist_gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Lays out shares share[0 .. n) (sum <= DIST_SLOTS) as a smooth weighted
+ * round robin (each step, every target gains its share and the one furthest
+ * ahead takes the slot and pays the total): every window of the table holds
+ * each target about in proportion, so a round-robin pointer that starts
+ * anywhere in it still gives the proportions. */
+static uint16_t dist_interleave(struct dist_target *t, size_t n, const uint64_t *share,
+                                uint8_t slots[DIST_SLOTS])
+{
+	int64_t current[DIST_MAX_TARGETS] = {0};
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		total += share[i];
+		t[i].slots = (uint16_t)share[i];
+	}
+	for (uint64_t s = 0; s < total; s++) {
+		size_t best = n;
+
+		for (size_t i = 0; i < n; i++) {
+			if (!share[i])
+				continue;
+			current[i] += (int64_t)share[i];
+			if (best == n || current[i] > current[best])
+				best = i;
+		}
+		current[best] -= (int64_t)total;
+		slots[s] = (uint8_t)best;
+	}
+	return (uint16_t)total;
+}
+
+/* Shrinks shares to the smallest table with the same proportions, and to
+ * DIST_SLOTS at most (each target that had a share keeps at least one). */
+static void dist_reduce(uint64_t *share, size_t n)
+{
+	uint64_t g = 0, sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		g = dist_gcd(g, share[i]);
+	if (!g)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		share[i] /= g;
+		sum += share[i];
+	}
+	if (sum <= DIST_SLOTS)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!share[i])
+			continue;
+		share[i] = share[i] * (DIST_SLOTS - n) / sum;
+		if (!share[i])
+			share[i] = 1;
+	}
+}
+
+static bool dist_eligible(const struct dist_target *t)
+{
+	return t->ready > 0 && !(t->flags & DIST_TARGET_QUIESCED);
+}
+
+/* WEIGHTEDACTIVE with active counts: target i should hold
+ * w_i / W of the active connections. Looking ahead N new connections, it
+ * gets the share it lacks to be there, w_i * (A + N) / W - a_i (times W to
+ * stay in integers, never below 0). Once the counts are proportional, the
+ * shares are the weights again. N grows with A so that a table built from
+ * counts a few hundred milliseconds old does not overshoot much. */
+static void dist_weighted_active(const struct dist_target *t, size_t n, uint64_t *share)
+{
+	uint64_t a_sum = 0, w_sum = 0, ahead;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!share[i])
+			continue;
+		a_sum += t[i].active;
+		w_sum += t[i].weight;
+	}
+	ahead = w_sum + a_sum / 4;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t want, have;
+
+		if (!share[i])
+			continue;
+		want = (uint64_t)t[i].weight * (a_sum + ahead);
+		have = (uint64_t)t[i].active * w_sum;
+		share[i] = want > have ? want - have : 0;
+	}
+}
+
+int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
+               uint8_t slots[DIST_SLOTS], uint16_t *ret_n)
+{
+	uint64_t share[DIST_MAX_TARGETS] = {0};
+	size_t best = n;
+
+	if (method >= CONFIG_DIST_MAX || n > DIST_MAX_TARGETS || (n && !t))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		t[i].slots = 0;
+	switch (method) {
+	case CONFIG_DIST_HOTSTANDBY:
+		for (size_t i = 0; i < n; i++) {
+			if (!dist_eligible(&t[i]))
+				continue;
+			if (t[i].preferred) {
+				best = i;
+				break;
+			}
+			if (t[i].backup_rank &&
+			    (best == n || t[i].backup_rank > t[best].backup_rank))
+				best = i;
+		}
+		if (best < n)
+			share[best] = 1;
+		break;
+	case CONFIG_DIST_WEIGHTEDACTIVE:
+		for (size_t i = 0; i < n; i++)
+			share[i] = dist_eligible(&t[i]) ? t[i].weight : 0;
+		if (use_active)
+			dist_weighted_active(t, n, share);
+		dist_reduce(share, n);
+		break;
+	default:
+		/* ROUNDROBIN; BASEWLM and SERVERWLM until WLM weights exist. */
+		for (size_t i = 0; i < n; i++)
+			share[i] = dist_eligible(&t[i]) ? 1 : 0;
+		break;
+	}
+	*ret_n = dist_interleave(t, n, share, slots);
+	return 0;
+}
+
+/* ---- the view ---- */
+
+struct dist_ctx {
+	const struct dist_input *in;
+	uint32_t self;
+	uint32_t ids[PLEX_MAX_NODES]; /* members, ascending */
+	size_t n_ids;
+	bool have_conns;          /* in->conns given: this node's flow counts */
+	struct dist_conns *conns; /* sorted copy of in->conns */
+	size_t n_conns;
+	struct dist_view *v;
+	size_t cap_services, cap_targets;
+};
+
+static const struct plex_facts *dist_facts_of(const struct dist_ctx *c, uint32_t id)
+{
+	if (id == c->self)
+		return c->in->local;
+	return plex_member_facts(c->in->plex, id);
+}
+
+static const struct dist_facts *dist_dist_of(const struct dist_ctx *c, uint32_t id)
+{
+	const struct plex_facts *f = dist_facts_of(c, id);
+
+	if (id == c->self)
+		return c->in->local_dist;
+	for (size_t i = 0; f && i < c->in->n_peers; i++)
+		if (c->in->peers[i].node_id == id && c->in->peers[i].seq == f->seq)
+			return &c->in->peers[i].facts;
+	return NULL;
+}
+
+static bool dist_plex_addr(const struct plex_facts *f, const struct dist_facts *d, int family,
+                           struct ipaddr *ret)
+{
+	const struct ipaddr *a = NULL;
+
+	if (d)
+		a = family == IPADDR_V4 ? &d->plex_v4 : &d->plex_v6;
+	if (a && a->family == family) {
+		*ret = *a;
+		return true;
+	}
+	if (f && f->plex_addr.family == family) {
+		*ret = f->plex_addr;
+		return true;
+	}
+	return false;
+}
+
+static bool dist_holds_active(const struct plex_facts *f, const struct ipaddr *dvipa)
+{
+	const struct plex_held *h = f ? plex_facts_find_held(f, dvipa) : NULL;
+
+	return h && h->state == PLEX_HELD_ACTIVE;
+}
+
+static int dist_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int dist_cmp_addr(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+static int dist_cmp_conns(const void *a, const void *b)
+{
+	const struct dist_conns *x = a, *y = b;
+	int c = ipaddr_cmp(&x->dvipa, &y->dvipa);
+
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return (x->port > y->port) - (x->port < y->port);
+	return (x->node_id > y->node_id) - (x->node_id < y->node_id);
+}
+
+static int dist_cmp_ready(const void *a, const void *b)
+{
+	const struct dist_ready *x = a, *y = b;
+	int c = ipaddr_cmp(&x->dvipa, &y->dvipa);
+
+	if (c)
+		return c;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+/* Which member distributes dvipa: this node when its kernel holds it, else
+ * the lowest-id member whose facts say it holds it, else the designated
+ * owner (claimed, not active yet: its targets keep serving meanwhile). */
+static uint32_t dist_distributor(const struct dist_ctx *c, const struct ipaddr *dvipa,
+                                 bool *ret_active)
+{
+	*ret_active = true;
+	if (dist_holds_active(c->in->local, dvipa))
+		return c->self;
+	for (size_t i = 0; i < c->n_ids; i++)
+		if (c->ids[i] != c->self && dist_holds_active(dist_facts_of(c, c->ids[i]), dvipa))
+			return c->ids[i];
+	*ret_active = false;
+	return plex_owner(c->in->plex, dvipa);
+}
+
+/* The targets of one statement, by node id, without per-port state. */
+static size_t dist_resolve(const struct dist_ctx *c, const struct config_dist *d,
+                           uint32_t distributor, struct dist_target *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_ids; i++) {
+		uint32_t id = c->ids[i];
+		const struct plex_facts *f = dist_facts_of(c, id);
+		struct dist_target t = {.node_id = id, .weight = CONFIG_WEIGHT_DEFAULT};
+
+		if (!f || (f->flags & PLEX_FACTS_LEFT) ||
+		    !dist_plex_addr(f, dist_dist_of(c, id), d->addr.family, &t.plex_addr))
+			continue;
+		if (!d->dest_all) {
+			const struct config_dest *dest = NULL;
+
+			for (size_t j = 0; j < d->n_dests && !dest; j++)
+				if (ipaddr_equal(&d->dests[j].addr, &t.plex_addr))
+					dest = &d->dests[j];
+			if (!dest)
+				continue;
+			t.weight = dest->weight;
+			t.preferred = dest->preferred;
+			t.backup_rank = dest->backup_rank;
+		}
+		if (id == distributor)
+			t.flags |= DIST_TARGET_LOCAL;
+		out[n++] = t;
+	}
+	return n;
+}
+
+static int dist_grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t cap2;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	cap2 = *cap ? *cap * 2 : 16;
+	while (cap2 < need)
+		cap2 *= 2;
+	p = realloc(*v, cap2 * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = cap2;
+	return 0;
+}
+
+static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uint16_t port,
+                            uint32_t distributor, bool active, const struct dist_target *base,
+                            size_t n)
+{
+	struct dist_view *v = c->v;
+	struct dist_service *s;
+	struct dist_target *t;
+	bool mine = distributor == c->self && c->have_conns;
+	int err;
+
+	err = dist_grow((void **)&v->services, &c->cap_services, v->n_services + 1,
+	                sizeof(*v->services));
+	if (err == 0)
+		err = dist_grow((void **)&v->targets, &c->cap_targets, v->n_targets + n,
+		                sizeof(*v->targets));
+	if (err < 0)
+		return err;
+	s = &v->services[v->n_services++];
+	memset(s, 0, sizeof(*s));
+	s->dvipa = d->addr;
+	s->port = port;
+	s->method = d->method;
+	s->distributor = distributor;
+	s->distributor_active = active;
+	s->first_target = v->n_targets;
+	s->n_targets = n;
+	t = &v->targets[v->n_targets];
+	v->n_targets += n;
+	for (size_t i = 0; i < n; i++) {
+		const struct dist_facts *df = dist_dist_of(c, base[i].node_id);
+		struct dist_ready key = {.dvipa = d->addr, .port = port};
+		const struct dist_ready *r = NULL;
+
+		t[i] = base[i];
+		if (df && df->n_ready)
+			r = bsearch(&key, df->ready, df->n_ready, sizeof(*r), dist_cmp_ready);
+		t[i].ready = r ? r->ready : 0;
+		if (df && dist_facts_is_quiesced(df, port))
+			t[i].flags |= DIST_TARGET_QUIESCED;
+		if (mine) {
+			struct dist_conns ck = {
+			    .dvipa = d->addr, .port = port, .node_id = t[i].node_id};
+			const struct dist_conns *cn =
+			    c->n_conns
+			        ? bsearch(&ck, c->conns, c->n_conns, sizeof(ck), dist_cmp_conns)
+			        : NULL;
+
+			t[i].flags |= DIST_TARGET_CONNS;
+			t[i].active = cn ? cn->active : 0;
+			t[i].total = cn ? cn->total : 0;
+		}
+	}
+	return dist_slots(d->method, t, n, mine, s->slots, &s->n_slots);
+}
+
+/* The services of one DVIPA: the distributor's statements, port by port. */
+static int dist_add_dvipa(struct dist_ctx *c, const struct ipaddr *dvipa)
+{
+	struct dist_target base[DIST_MAX_TARGETS];
+	const struct dist_facts *df;
+	uint32_t distributor;
+	bool active;
+	int err;
+
+	distributor = dist_distributor(c, dvipa, &active);
+	if (distributor == PLEX_NODE_NONE)
+		return 0;
+	df = dist_dist_of(c, distributor);
+	for (size_t i = 0; df && i < df->n_dists; i++) {
+		const struct config_dist *d = &df->dists[i];
+		size_t n;
+
+		if (!ipaddr_equal(&d->addr, dvipa))
+			continue;
+		n = dist_resolve(c, d, distributor, base);
+		for (size_t r = 0; r < d->n_ports; r++) {
+			for (uint32_t port = d->ports[r].first; port <= d->ports[r].last; port++) {
+				if (c->v->n_services == DIST_MAX_PORTS) {
+					c->v->truncated = true;
+					return 0;
+				}
+				err = dist_add_service(c, d, (uint16_t)port, distributor, active,
+				                       base, n);
+				if (err < 0)
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Every DVIPA some member (or this node) distributes, sorted and unique. */
+static int dist_dvipas(const struct dist_ctx *c, struct ipaddr **ret, size_t *ret_n)
+{
+	struct ipaddr *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < c->n_ids; i++) {
+		const struct dist_facts *df = dist_dist_of(c, c->ids[i]);
+
+		for (size_t j = 0; df && j < df->n_dists; j++) {
+			if (dist_grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+				free(v);
+				return -ENOMEM;
+			}
+			v[n++] = df->dists[j].addr;
+		}
+	}
+	if (n) {
+		size_t w = 1;
+
+		qsort(v, n, sizeof(*v), dist_cmp_addr);
+		for (size_t i = 1; i < n; i++)
+			if (!ipaddr_equal(&v[i], &v[w - 1]))
+				v[w++] = v[i];
+		n = w;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int dist_view(const struct dist_input *in, struct dist_view *ret)
+{
+	struct dist_view v = {0};
+	struct dist_ctx c = {.in = in, .v = &v};
+	struct ipaddr *dvipas = NULL;
+	const uint32_t *ids;
+	size_t n_dvipas = 0;
+	int err = 0;
+
+	if (!in || (in->plex && (!in->local || in->local->node_id != plex_self(in->plex))))
+		return -EINVAL;
+	if (!in->plex || !plex_quorate(in->plex))
+		goto done;
+	c.self = plex_self(in->plex);
+	v.self = c.self;
+	c.n_ids = plex_members(in->plex, &ids);
+	memcpy(c.ids, ids, c.n_ids * sizeof(*ids));
+	qsort(c.ids, c.n_ids, sizeof(*c.ids), dist_cmp_u32);
+	c.have_conns = in->conns != NULL;
+	if (in->conns && in->n_conns) {
+		c.conns = malloc(in->n_conns * sizeof(*c.conns));
+		if (!c.conns) {
+			err = -ENOMEM;
+			goto out;
+		}
+		memcpy(c.conns, in->conns, in->n_conns * sizeof(*c.conns));
+		qsort(c.conns, in->n_conns, sizeof(*c.conns), dist_cmp_conns);
+		c.n_conns = in->n_conns;
+	}
+	err = dist_dvipas(&c, &dvipas, &n_dvipas);
+	for (size_t i = 0; err == 0 && i < n_dvipas && !v.truncated; i++)
+		err = dist_add_dvipa(&c, &dvipas[i]);
+	if (err < 0)
+		goto out;
+done:
+	*ret = v;
+	v = (struct dist_view){0};
+out:
+	dist_view_clear(&v);
+	free(dvipas);
+	free(c.conns);
+	return err;
+}
+
+void dist_view_clear(struct dist_view *v)
+{
+	if (!v)
+		return;
+	free(v->services);
+	free(v->targets);
+	memset(v, 0, sizeof(*v));
+}
+
+unsigned dist_view_role(const struct dist_view *v, uint32_t node, const struct ipaddr *dvipa)
+{
+	unsigned role = 0;
+
+	for (size_t i = 0; i < v->n_services; i++) {
+		const struct dist_service *s = &v->services[i];
+
+		if (!ipaddr_equal(&s->dvipa, dvipa))
+			continue;
+		if (s->distributor == node && s->distributor_active)
+			role |= DIST_ROLE_DIST;
+		for (size_t j = 0; j < s->n_targets; j++)
+			if (v->targets[s->first_target + j].node_id == node)
+				role |= DIST_ROLE_DEST;
+	}
+	return role;
+}
+
+const struct dist_service *dist_view_find(const struct dist_view *v, const struct ipaddr *dvipa,
+                                          uint16_t port)
+{
+	for (size_t i = 0; i < v->n_services; i++)
+		if (v->services[i].port == port && ipaddr_equal(&v->services[i].dvipa, dvipa))
+			return &v->services[i];
+	return NULL;
+}
+
+const char *dist_role_name(unsigned role)
+{
+	switch (role & (DIST_ROLE_DIST | DIST_ROLE_DEST)) {
+	case DIST_ROLE_DIST:
+		return "DIST";
+	case DIST_ROLE_DEST:
+		return "DEST";
+	case DIST_ROLE_DIST | DIST_ROLE_DEST:
+		return "DIST&DEST";
+	default:
+		return "";
+	}
+}

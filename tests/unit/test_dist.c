@@ -1,0 +1,841 @@
+/* The sysplex distributor's core: dispatch tables per method (table tests
+ * and a simulated WEIGHTEDACTIVE), distribution facts, their wire records
+ * (round trips, every truncation and corruption), and the derived view on
+ * small plexes. */
+#include "core/dist.h"
+#include "core/wire_dist.h"
+#include "tests/unit/unit.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+
+static struct ipaddr td_addr(const char *s)
+{
+	struct ipaddr a = {0};
+
+	ipaddr_parse(s, &a);
+	return a;
+}
+
+/* ---- dispatch tables ---- */
+
+/* Targets from a spec: one word each, "R" ready, "-" not ready, "Q" ready
+ * but quiesced; then optional wN (weight), aN (active), P (preferred), bN
+ * (backup rank). */
+static size_t td_targets(struct dist_target *t, const char *spec)
+{
+	char buf[256], *save = NULL;
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		struct dist_target x = {.node_id = (uint32_t)n + 1, .weight = 10};
+
+		for (char *p = w; *p;) {
+			char c = *p++;
+			unsigned long v = strtoul(p, &p, 10);
+
+			switch (c) {
+			case 'R':
+				x.ready = 1;
+				break;
+			case 'Q':
+				x.ready = 1;
+				x.flags |= DIST_TARGET_QUIESCED;
+				break;
+			case 'w':
+				x.weight = (uint32_t)v;
+				break;
+			case 'a':
+				x.active = (uint32_t)v;
+				break;
+			case 'P':
+				x.preferred = true;
+				break;
+			case 'b':
+				x.backup_rank = (uint8_t)v;
+				break;
+			default:
+				break;
+			}
+		}
+		t[n++] = x;
+	}
+	return n;
+}
+
+/* "slots per target" as text, e.g. "1 2 3". */
+static const char *td_shares(const struct dist_target *t, size_t n, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%u", i ? " " : "", t[i].slots);
+	return buf;
+}
+
+static const struct {
+	uint8_t method;
+	const char *targets;
+	bool use_active;
+	const char *shares;
+} td_cases[] = {
+    {CONFIG_DIST_ROUNDROBIN, "R R R", false, "1 1 1"},
+    {CONFIG_DIST_ROUNDROBIN, "R - R", false, "1 0 1"},
+    {CONFIG_DIST_ROUNDROBIN, "R Q R", false, "1 0 1"},
+    {CONFIG_DIST_ROUNDROBIN, "- - Q", false, "0 0 0"},
+    {CONFIG_DIST_ROUNDROBIN, "Rw5 Rw50", false, "1 1"},
+    {CONFIG_DIST_BASEWLM, "R R", false, "1 1"},
+    {CONFIG_DIST_SERVERWLM, "R - R", false, "1 0 1"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1 Rw2 Rw3", false, "1 2 3"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw10 Rw20 Rw30", false, "1 2 3"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw10 -w20 Rw30", false, "1 0 3"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw100 Rw1", false, "100 1"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw100 Rw99 Rw98", false, "85 84 83"},
+    /* Active connections in proportion: the weights again. */
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a30", true, "1 2 3"},
+    /* Without use_active, counts are ignored. */
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a50 Rw2 Rw3", false, "1 2 3"},
+    /* Equal counts, 1:2:3 weights: the first has more than its share. */
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a20 Rw2a20 Rw3a20", true, "0 14 41"},
+    /* One target emptied: the others have more than their share, it takes
+     * everything until it catches up. */
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a0", true, "0 0 1"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a25", true, "7 14 36"},
+    /* A quiesced target's connections do not count. */
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1 Qw1a100 Rw1", true, "1 0 1"},
+    {CONFIG_DIST_HOTSTANDBY, "RP Rb10 Rb20", false, "1 0 0"},
+    {CONFIG_DIST_HOTSTANDBY, "-P Rb10 Rb20", false, "0 0 1"},
+    {CONFIG_DIST_HOTSTANDBY, "QP Rb10 -b20", false, "0 1 0"},
+    {CONFIG_DIST_HOTSTANDBY, "-P Rb20 Rb20", false, "0 1 0"},
+    {CONFIG_DIST_HOTSTANDBY, "-P -b10 -b20", false, "0 0 0"},
+};
+
+TEST(dist_slots_per_method)
+{
+	for (size_t c = 0; c < sizeof(td_cases) / sizeof(td_cases[0]); c++) {
+		struct dist_target t[DIST_MAX_TARGETS];
+		uint8_t slots[DIST_SLOTS];
+		uint16_t n_slots = 999;
+		size_t n = td_targets(t, td_cases[c].targets);
+		unsigned count[DIST_MAX_TARGETS] = {0};
+		char got[128];
+
+		CHECK_INT(
+		    dist_slots(td_cases[c].method, t, n, td_cases[c].use_active, slots, &n_slots),
+		    0);
+		for (size_t i = 0; i < n_slots; i++) {
+			CHECK(slots[i] < n);
+			count[slots[i]]++;
+		}
+		for (size_t i = 0; i < n; i++)
+			CHECK_INT(count[i], t[i].slots);
+		td_shares(t, n, got, sizeof(got));
+		if (strcmp(got, td_cases[c].shares) != 0)
+			unit_fail(__FILE__, __LINE__, "case %zu (%s): shares '%s', want '%s'", c,
+			          td_cases[c].targets, got, td_cases[c].shares);
+	}
+}
+
+TEST(dist_slots_round_robin_in_order)
+{
+	struct dist_target t[DIST_MAX_TARGETS];
+	uint8_t slots[DIST_SLOTS];
+	uint16_t n;
+
+	CHECK_INT(dist_slots(CONFIG_DIST_ROUNDROBIN, t, td_targets(t, "R - R R"), false, slots, &n),
+	          0);
+	CHECK_INT(n, 3);
+	CHECK(slots[0] == 0 && slots[1] == 2 && slots[2] == 3);
+	CHECK_INT(dist_slots(CONFIG_DIST_MAX, t, 1, false, slots, &n), -EINVAL);
+	CHECK_INT(dist_slots(CONFIG_DIST_ROUNDROBIN, t, DIST_MAX_TARGETS + 1, false, slots, &n),
+	          -EINVAL);
+}
+
+/* Any window of a weighted table, wherever the round-robin pointer starts,
+ * holds each target within two slots of its share; 32 targets of random
+ * weights never overflow the table and every ready one keeps a slot. */
+TEST(dist_slots_weighted_windows)
+{
+	unsigned long seed = unit_seed();
+
+	for (int round = 0; round < 200; round++) {
+		struct dist_target t[DIST_MAX_TARGETS] = {0};
+		uint8_t slots[DIST_SLOTS];
+		uint16_t n_slots;
+		size_t n = 1 + (size_t)(rand_r((unsigned *)&seed) % DIST_MAX_TARGETS);
+
+		for (size_t i = 0; i < n; i++) {
+			t[i].node_id = (uint32_t)i + 1;
+			t[i].ready = rand_r((unsigned *)&seed) % 5 ? 1 : 0;
+			t[i].weight = 1 + (uint32_t)(rand_r((unsigned *)&seed) % CONFIG_WEIGHT_MAX);
+		}
+		CHECK_INT(dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, n, false, slots, &n_slots), 0);
+		CHECK(n_slots <= DIST_SLOTS);
+		for (size_t i = 0; i < n; i++)
+			CHECK((t[i].slots > 0) == (t[i].ready > 0));
+		for (size_t start = 0; start < n_slots; start++) {
+			unsigned count[DIST_MAX_TARGETS] = {0};
+			size_t len = n_slots / 2;
+
+			for (size_t k = 0; k < len; k++)
+				count[slots[(start + k) % n_slots]]++;
+			for (size_t i = 0; i < n; i++) {
+				double want = (double)t[i].slots * (double)len / n_slots;
+
+				if (count[i] + 2.0 < want || count[i] > want + 2.0) {
+					unit_fail(
+					    __FILE__, __LINE__,
+					    "seed %lu round %d: target %zu has %u of a window "
+					    "of %zu, wants %.1f",
+					    seed, round, i, count[i], len, want);
+					return;
+				}
+			}
+		}
+	}
+}
+
+/* The distributor rebuilds the table every few connections from its flow
+ * counts (long-lived connections, none ends): active connections end
+ * proportional to the weights. Then the third target's connections all end,
+ * and the next ones go mostly there until the proportions are back. */
+TEST(dist_slots_weighted_active_converges)
+{
+	struct dist_target t[3];
+	uint8_t slots[DIST_SLOTS];
+	uint16_t n_slots = 0;
+	uint32_t rr = 7; /* wherever the pointer stands */
+
+	td_targets(t, "Rw1 Rw2 Rw3");
+	for (int conn = 0; conn < 60; conn++) {
+		if (conn % 5 == 0)
+			CHECK_INT(
+			    dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots), 0);
+		t[slots[rr++ % n_slots]].active++;
+	}
+	CHECK(abs((int)t[0].active - 10) <= 1 && abs((int)t[1].active - 20) <= 1 &&
+	      abs((int)t[2].active - 30) <= 1);
+	t[2].active = 0;
+	for (int conn = 0; conn < 60; conn++) {
+		if (conn % 5 == 0)
+			CHECK_INT(
+			    dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots), 0);
+		t[slots[rr++ % n_slots]].active++;
+	}
+	/* 90 active: 15, 30, 45 wanted. */
+	if (abs((int)t[0].active - 15) > 2 || abs((int)t[1].active - 30) > 2 ||
+	    abs((int)t[2].active - 45) > 2)
+		unit_fail(__FILE__, __LINE__, "active %u %u %u, want about 15 30 45", t[0].active,
+		          t[1].active, t[2].active);
+}
+
+/* ---- facts ---- */
+
+/* The distribution facts of a profile's VIPADYNAMIC block, and its plex
+ * definitions into pf (when not NULL). */
+static int td_profile(struct dist_facts *f, struct plex_facts *pf, const char *block)
+{
+	char text[4096];
+	struct config *c = NULL;
+	int err;
+
+	snprintf(text, sizeof(text), "INTERFACE eth0\nVIPADYNAMIC\n%s\nENDVIPADYNAMIC\n", block);
+	err = config_parse(text, strlen(text), &c, NULL);
+	if (err < 0)
+		return err;
+	memset(f, 0, sizeof(*f));
+	err = dist_facts_set_config(f, c);
+	if (pf && c->n_vipas) {
+		pf->defs = calloc(c->n_vipas, sizeof(*pf->defs));
+		for (size_t i = 0; i < c->n_vipas; i++)
+			pf->defs[i] = (struct plex_def){c->vipas[i].addr, c->vipas[i].prefix_len,
+			                                c->vipas[i].kind, c->vipas[i].rank,
+			                                c->vipas[i].moveable};
+		pf->n_defs = c->n_vipas;
+		plex_facts_sort(pf);
+	}
+	config_free(c);
+	return err;
+}
+
+static int td_facts(struct dist_facts *f, const char *block)
+{
+	return td_profile(f, NULL, block);
+}
+
+#define TD_PROFILE                                                                                 \
+	"VIPADEFINE 255.255.255.0 10.0.0.10 10.0.0.11\n"                                           \
+	"VIPADEFINE 2001:db8::10/64\n"                                                             \
+	"VIPADISTRIBUTE DISTMETHOD ROUNDROBIN 10.0.0.10 PORT 8080 80 DESTIP ALL\n"                 \
+	"VIPADISTRIBUTE DISTMETHOD WEIGHTEDACTIVE 10.0.0.10 PORT 443 7000-7002 DESTIP "            \
+	"192.168.1.3 WEIGHT 30 192.168.1.1 WEIGHT 10\n"                                            \
+	"VIPADISTRIBUTE DISTMETHOD HOTSTANDBY 10.0.0.11 PORT 22 DESTIP 192.168.1.2 BACKUP 5 "      \
+	"192.168.1.1 PREFERRED 192.168.1.3 BACKUP 50\n"                                            \
+	"VIPADISTRIBUTE SYSPLEXPORTS TIMEDAFFINITY 60 2001:db8::10 PORT 21 DESTIP 2001:db8:f::2 "  \
+	"2001:db8:f::1\n"
+
+TEST(dist_facts_from_profile)
+{
+	struct dist_facts f;
+	char a[IPADDR_STRLEN];
+
+	CHECK_INT(td_facts(&f, TD_PROFILE), 0);
+	CHECK_INT(f.n_dists, 4);
+	/* Sorted by DVIPA, then first port; ports ascending, dests by address. */
+	CHECK_STR(ipaddr_format(&f.dists[0].addr, a, sizeof(a)), "10.0.0.10");
+	CHECK_INT(f.dists[0].ports[0].first, 80);
+	CHECK_INT(f.dists[0].ports[1].first, 8080);
+	CHECK(f.dists[0].dest_all);
+	CHECK_INT(f.dists[1].ports[0].first, 443);
+	CHECK_INT(f.dists[1].ports[1].first, 7000);
+	CHECK_INT(f.dists[1].ports[1].last, 7002);
+	CHECK_STR(ipaddr_format(&f.dists[1].dests[0].addr, a, sizeof(a)), "192.168.1.1");
+	CHECK_INT(f.dists[1].dests[0].weight, 10);
+	CHECK_INT(f.dists[1].dests[1].weight, 30);
+	CHECK_STR(ipaddr_format(&f.dists[2].addr, a, sizeof(a)), "10.0.0.11");
+	CHECK(f.dists[2].dests[0].preferred);
+	CHECK_INT(f.dists[2].dests[1].backup_rank, 5);
+	CHECK(f.dists[3].sysplexports);
+	CHECK_INT(f.dists[3].timedaffinity, 60);
+	CHECK_INT(dist_facts_check(&f), 0);
+	dist_facts_clear(&f);
+	dist_facts_clear(&f);
+	dist_facts_clear(NULL);
+}
+
+TEST(dist_facts_quiesce_and_resume)
+{
+	struct dist_facts f = {0};
+
+	CHECK(!dist_facts_is_quiesced(&f, 80));
+	CHECK_INT(dist_facts_quiesce(&f, 80, false), -EALREADY);
+	CHECK_INT(dist_facts_quiesce(&f, 80, true), 0);
+	CHECK_INT(dist_facts_quiesce(&f, 80, true), -EALREADY);
+	CHECK_INT(dist_facts_quiesce(&f, 22, true), 0);
+	CHECK_INT(dist_facts_quiesce(&f, 443, true), 0);
+	CHECK_INT(f.n_quiesced, 3);
+	CHECK(f.quiesced[0] == 22 && f.quiesced[1] == 80 && f.quiesced[2] == 443);
+	CHECK(dist_facts_is_quiesced(&f, 80) && !dist_facts_is_quiesced(&f, 81));
+	CHECK_INT(dist_facts_check(&f), 0);
+	CHECK_INT(dist_facts_quiesce(&f, 80, false), 0);
+	CHECK(!dist_facts_is_quiesced(&f, 80));
+	CHECK_INT(dist_facts_quiesce(&f, 0, true), 0);
+	CHECK(f.quiesce_all && f.n_quiesced == 0 && dist_facts_is_quiesced(&f, 81));
+	CHECK_INT(dist_facts_quiesce(&f, 81, true), -EALREADY);
+	CHECK_INT(dist_facts_quiesce(&f, 81, false), -EINVAL);
+	CHECK_INT(dist_facts_quiesce(&f, 0, false), 0);
+	CHECK_INT(dist_facts_quiesce(&f, 0, false), -EALREADY);
+	CHECK(!dist_facts_is_quiesced(&f, 81));
+	dist_facts_clear(&f);
+}
+
+TEST(dist_facts_check_rules)
+{
+	struct dist_facts f;
+
+	CHECK_INT(td_facts(&f, TD_PROFILE), 0);
+	f.dists[0].ports[0].first = 9000; /* 9000 > 8080: out of order */
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.dists[0].ports[0].first = 443; /* overlaps the other statement of 10.0.0.10 */
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.dists[0].ports[0].first = 80;
+	f.dists[1].dests[0].weight = 0;
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.dists[1].dests[0].weight = 10;
+	f.dists[2].dests[0].preferred = false; /* HOTSTANDBY without PREFERRED */
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.dists[2].dests[0].preferred = true;
+	f.dists[1].dests[0].backup_rank = 3; /* BACKUP without HOTSTANDBY */
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.dists[1].dests[0].backup_rank = 0;
+	f.plex_v4 = td_addr("2001:db8::1");
+	CHECK_INT(dist_facts_check(&f), -EINVAL);
+	f.plex_v4 = td_addr("10.1.1.1");
+	CHECK_INT(dist_facts_check(&f), 0);
+	dist_facts_clear(&f);
+}
+
+/* ---- wire records ---- */
+
+static void td_sample(struct dist_facts *f)
+{
+	static const struct {
+		const char *dvipa;
+		uint16_t port;
+		uint32_t ready;
+	} ready[] = {{"10.0.0.10", 80, 2}, {"10.0.0.10", 443, 1}, {"2001:db8::10", 21, 7}};
+
+	td_facts(f, TD_PROFILE);
+	f->plex_v4 = td_addr("192.168.1.1");
+	f->plex_v6 = td_addr("2001:db8:f::1");
+	dist_facts_quiesce(f, 443, true);
+	dist_facts_quiesce(f, 80, true);
+	f->ready = calloc(3, sizeof(*f->ready));
+	for (size_t i = 0; i < 3; i++)
+		f->ready[i] =
+		    (struct dist_ready){td_addr(ready[i].dvipa), ready[i].port, ready[i].ready};
+	f->n_ready = 3;
+}
+
+static bool td_equal(const struct dist_facts *a, const struct dist_facts *b)
+{
+	uint8_t x[8192], y[8192];
+	size_t lx, ly;
+
+	return wire_dist_encode(a, x, sizeof(x), &lx) == 0 &&
+	       wire_dist_encode(b, y, sizeof(y), &ly) == 0 && lx == ly && memcmp(x, y, lx) == 0;
+}
+
+TEST(wire_dist_roundtrip)
+{
+	struct dist_facts f, g = {0}, e = {0};
+	uint8_t buf[8192];
+	size_t len;
+
+	td_sample(&f);
+	CHECK_INT(wire_dist_encode(&f, buf, sizeof(buf), &len), 0);
+	CHECK_INT(len, wire_dist_size(&f));
+	CHECK_INT(wire_check_ext(buf, len), 0);
+	CHECK_INT(wire_dist_decode(buf, len, &g), 0);
+	CHECK(td_equal(&f, &g));
+	CHECK_INT(g.n_ready, 3);
+	CHECK_INT(g.ready[2].ready, 7);
+	CHECK_INT(g.n_quiesced, 2);
+	CHECK(!g.quiesce_all);
+	CHECK_INT(g.dists[2].dests[2].backup_rank, 50);
+	CHECK_INT(wire_dist_encode(&f, buf, len - 1, &len), -EMSGSIZE);
+	/* Nothing to say: no records at all. */
+	CHECK_INT(wire_dist_encode(&e, buf, sizeof(buf), &len), 0);
+	CHECK_INT(len, 0);
+	CHECK_INT(wire_dist_decode(buf, 0, &e), 0);
+	CHECK_INT(e.n_dists + e.n_ready + e.n_quiesced, 0);
+	/* "All" quiesced. */
+	dist_facts_quiesce(&f, 0, true);
+	CHECK_INT(wire_dist_encode(&f, buf, sizeof(buf), &len), 0);
+	dist_facts_clear(&g);
+	CHECK_INT(wire_dist_decode(buf, len, &g), 0);
+	CHECK(g.quiesce_all && g.n_quiesced == 0);
+	/* Through a whole FACTS message. */
+	{
+		struct plex_facts pf = {.node_id = 3, .seq = 9, .name = "n3"};
+		uint8_t msg[16384], ext[8192];
+		size_t elen, mlen;
+		struct plex_facts pg = {0};
+		struct wire_ext we;
+		struct dist_facts h = {0};
+
+		CHECK_INT(wire_dist_encode(&f, ext, sizeof(ext), &elen), 0);
+		CHECK_INT(wire_encode_facts(&pf, ext, elen, msg, sizeof(msg), &mlen), 0);
+		CHECK_INT(wire_decode_facts(msg, mlen, &pg, &we), 0);
+		CHECK_INT(wire_dist_decode(we.data, we.len, &h), 0);
+		CHECK(td_equal(&f, &h));
+		dist_facts_clear(&h);
+		plex_facts_clear(&pg);
+	}
+	dist_facts_clear(&g);
+	dist_facts_clear(&f);
+}
+
+/* Offsets of the record type fields of a well-formed section. */
+static size_t td_type_offsets(const uint8_t *buf, size_t len, size_t *at, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t off = 0; off < len && n < max;) {
+		struct wire_ext_record rec;
+
+		memcpy(&rec, buf + off, sizeof(rec));
+		at[n++] = off;
+		off += sizeof(rec) + ((le16toh(rec.length) + 3u) & ~3u);
+	}
+	return n;
+}
+
+/* Every truncation loses facts (or breaks the framing); every single-byte
+ * change is refused, or decodes to facts that encode back to exactly the
+ * changed bytes (one encoding per facts) -- unless it turned a record into
+ * one of a type this version does not know, which is skipped. */
+TEST(wire_dist_every_corruption)
+{
+	struct dist_facts f, g;
+	uint8_t buf[8192], out[8192];
+	size_t len, olen, at[64], n_at;
+	static const uint8_t flips[] = {0x01, 0x02, 0x80, 0xff, 0x10};
+
+	td_sample(&f);
+	CHECK_INT(wire_dist_encode(&f, buf, sizeof(buf), &len), 0);
+	n_at = td_type_offsets(buf, len, at, 64);
+	for (size_t n = 0; n < len; n++) {
+		int r = wire_dist_decode(buf, n, &g);
+
+		if (r == 0) {
+			if (td_equal(&f, &g)) {
+				unit_fail(__FILE__, __LINE__, "truncation to %zu kept everything",
+				          n);
+				dist_facts_clear(&g);
+				break;
+			}
+			dist_facts_clear(&g);
+		}
+	}
+	for (size_t i = 0; i < len; i++) {
+		bool type_field = false;
+
+		for (size_t k = 0; k < n_at; k++)
+			type_field |= i == at[k] || i == at[k] + 1;
+		for (size_t k = 0; k < sizeof(flips); k++) {
+			buf[i] ^= flips[k];
+			if (wire_dist_decode(buf, len, &g) == 0) {
+				bool same = wire_dist_encode(&g, out, sizeof(out), &olen) == 0 &&
+				            olen == len && memcmp(out, buf, len) == 0;
+
+				dist_facts_clear(&g);
+				if (!same && !type_field) {
+					unit_fail(__FILE__, __LINE__,
+					          "byte %zu ^ 0x%x decoded to other facts", i,
+					          flips[k]);
+					buf[i] ^= flips[k];
+					dist_facts_clear(&f);
+					return;
+				}
+			}
+			buf[i] ^= flips[k];
+		}
+	}
+	dist_facts_clear(&f);
+}
+
+TEST(wire_dist_records_order_and_unknown)
+{
+	struct dist_facts f, g;
+	uint8_t buf[8192], with[8200];
+	size_t len;
+	struct wire_ext_record unknown = {.type = htole16(99), .length = htole16(3)};
+	struct wire_dist_addrs a = {0};
+	struct wire_ext_record rec = {.type = htole16(WIRE_EXT_PLEX_ADDRS),
+	                              .length = htole16(sizeof(a))};
+
+	td_sample(&f);
+	CHECK_INT(wire_dist_encode(&f, buf, sizeof(buf), &len), 0);
+	/* An unknown record in front is skipped. */
+	memcpy(with, &unknown, sizeof(unknown));
+	memset(with + 4, 0x5a, 3);
+	with[7] = 0;
+	memcpy(with + 8, buf, len);
+	CHECK_INT(wire_dist_decode(with, len + 8, &g), 0);
+	CHECK(td_equal(&f, &g));
+	dist_facts_clear(&g);
+	/* A second PLEX_ADDRS, or one with no family, is refused. */
+	a.v4.family = IPADDR_V4;
+	a.v4.bytes[0] = 1;
+	memcpy(with, buf, len);
+	memcpy(with + len, &rec, sizeof(rec));
+	memcpy(with + len + 4, &a, sizeof(a));
+	CHECK_INT(wire_dist_decode(with, len + 4 + sizeof(a), &g), -EBADMSG);
+	memset(&a, 0, sizeof(a));
+	memcpy(with, &rec, sizeof(rec));
+	memcpy(with + 4, &a, sizeof(a));
+	CHECK_INT(wire_dist_decode(with, 4 + sizeof(a), &g), -EBADMSG);
+	/* Known records out of order: PLEX_ADDRS before DIST_PORTS. */
+	a.v4.family = IPADDR_V4;
+	memcpy(with + 4, &a, sizeof(a));
+	memcpy(with + 4 + sizeof(a), buf, len);
+	CHECK_INT(wire_dist_decode(with, 4 + sizeof(a) + len, &g), -EBADMSG);
+	/* Broken framing. */
+	CHECK_INT(wire_dist_decode(buf, len - 2, &g), -EBADMSG);
+	dist_facts_clear(&f);
+}
+
+/* ---- the view ---- */
+
+/* A small plex: node i (1..n) has plex address 192.168.1.i and the
+ * distribution facts of its profile; `held` lists "ID:DVIPA" held active.
+ * Node `self` sees it. */
+struct td_plex {
+	struct plex *p;
+	struct plex_facts facts[4];
+	struct dist_facts dist[4];
+	bool stale[4]; /* its distribution facts come from an older announcement */
+	size_t n;
+	uint32_t self;
+};
+
+static void td_plex_init(struct td_plex *t, uint32_t self, size_t n, const char *const *profiles,
+                         const char *held)
+{
+	uint32_t ids[4];
+	char buf[256], *save = NULL;
+
+	memset(t, 0, sizeof(*t));
+	t->self = self;
+	t->p = plex_new(self);
+	for (size_t i = 0; i < n; i++) {
+		struct plex_facts *f = &t->facts[i];
+		char a[48];
+
+		ids[i] = (uint32_t)i + 1;
+		f->node_id = ids[i];
+		f->seq = 1;
+		snprintf(f->name, sizeof(f->name), "n%zu", i + 1);
+		snprintf(a, sizeof(a), "192.168.1.%zu", i + 1);
+		f->plex_addr = td_addr(a);
+		if (profiles[i] && td_profile(&t->dist[i], f, profiles[i]) < 0)
+			unit_fail(__FILE__, __LINE__, "profile of node %zu", i + 1);
+		t->dist[i].plex_v4 = f->plex_addr;
+		snprintf(a, sizeof(a), "2001:db8:f::%zu", i + 1);
+		t->dist[i].plex_v6 = td_addr(a);
+	}
+	snprintf(buf, sizeof(buf), "%s", held ? held : "");
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		struct plex_held h = {.state = PLEX_HELD_ACTIVE, .activated = 1};
+		unsigned id = (unsigned)atoi(w);
+
+		h.dvipa = td_addr(strchr(w, ':') + 1);
+		plex_facts_set_held(&t->facts[id - 1], &h);
+	}
+	plex_set_members(t->p, ids, n);
+	plex_set_quorum(t->p, true);
+	for (size_t i = 0; i < n; i++)
+		plex_apply_facts(t->p, ids[i], &t->facts[i]);
+	t->n = n;
+}
+
+static int td_view(const struct td_plex *t, struct dist_view *v, const struct dist_conns *conns,
+                   size_t n_conns)
+{
+	struct dist_peer peers[4];
+	struct dist_input in = {
+	    .plex = t->p,
+	    .local = &t->facts[t->self - 1],
+	    .local_dist = &t->dist[t->self - 1],
+	    .peers = peers,
+	    .conns = conns,
+	    .n_conns = n_conns,
+	};
+
+	/* Shallow copies: the view only reads them. */
+	for (size_t i = 0; i < t->n; i++) {
+		if (i + 1 == t->self)
+			continue;
+		peers[in.n_peers++] = (struct dist_peer){
+		    .node_id = (uint32_t)i + 1,
+		    .seq = t->stale[i] ? t->facts[i].seq - 1 : t->facts[i].seq,
+		    .facts = t->dist[i],
+		};
+	}
+	return dist_view(&in, v);
+}
+
+static void td_plex_fini(struct td_plex *t)
+{
+	plex_free(t->p);
+	for (size_t i = 0; i < 4; i++) {
+		plex_facts_clear(&t->facts[i]);
+		dist_facts_clear(&t->dist[i]);
+	}
+}
+
+/* "ID:slots/ready ..." of a service's targets. */
+static const char *td_service(const struct dist_view *v, const char *dvipa, uint16_t port,
+                              char *buf, size_t size)
+{
+	struct ipaddr a = td_addr(dvipa);
+	const struct dist_service *s = dist_view_find(v, &a, port);
+	size_t off = 0;
+
+	if (!s)
+		return "none";
+	buf[0] = 0;
+	for (size_t i = 0; i < s->n_targets && off < size; i++) {
+		const struct dist_target *t = &v->targets[s->first_target + i];
+
+		off += (size_t)snprintf(buf + off, size - off, "%s%u:%u/%u%s%s", i ? " " : "",
+		                        t->node_id, t->slots, t->ready,
+		                        t->flags & DIST_TARGET_LOCAL ? "L" : "",
+		                        t->flags & DIST_TARGET_QUIESCED ? "Q" : "");
+	}
+	return buf;
+}
+
+static void td_set_ready(struct dist_facts *f, const char *dvipa, uint16_t port, uint32_t ready)
+{
+	f->ready = realloc(f->ready, (f->n_ready + 1) * sizeof(*f->ready));
+	f->ready[f->n_ready++] = (struct dist_ready){td_addr(dvipa), port, ready};
+	dist_facts_sort(f);
+}
+
+#define TD_DIST1                                                                                   \
+	"VIPADEFINE 255.255.255.0 10.0.0.10\n"                                                     \
+	"VIPADISTRIBUTE DISTMETHOD ROUNDROBIN 10.0.0.10 PORT 80 DESTIP ALL\n"                      \
+	"VIPADISTRIBUTE DISTMETHOD WEIGHTEDACTIVE 10.0.0.10 PORT 81 DESTIP 192.168.1.1 WEIGHT 1 "  \
+	"192.168.1.2 WEIGHT 2 192.168.1.3 WEIGHT 3 192.168.1.9 WEIGHT 4\n"                         \
+	"VIPADISTRIBUTE DISTMETHOD HOTSTANDBY 10.0.0.10 PORT 82 DESTIP 192.168.1.2 PREFERRED "     \
+	"192.168.1.3 BACKUP 10\n"                                                                  \
+	"VIPADEFINE 2001:db8::10/64\n"                                                             \
+	"VIPADISTRIBUTE DISTMETHOD ROUNDROBIN 2001:db8::10 PORT 80 DESTIP 2001:db8:f::3 "          \
+	"2001:db8:f::1\n"
+#define TD_BACKUP2                                                                                 \
+	"VIPABACKUP 100 255.255.255.0 10.0.0.10\n"                                                 \
+	"VIPADISTRIBUTE DISTMETHOD ROUNDROBIN 10.0.0.10 PORT 80 DESTIP 192.168.1.2 192.168.1.3\n"
+
+TEST(dist_view_services_and_targets)
+{
+	static const char *const profiles[] = {TD_DIST1, TD_BACKUP2, ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+	struct ipaddr d4 = td_addr("10.0.0.10"), d6 = td_addr("2001:db8::10");
+	char buf[128];
+
+	td_plex_init(&t, 2, 3, profiles, "1:10.0.0.10 1:2001:db8::10");
+	td_set_ready(&t.dist[0], "10.0.0.10", 80, 1);
+	td_set_ready(&t.dist[1], "10.0.0.10", 80, 2);
+	td_set_ready(&t.dist[1], "10.0.0.10", 81, 1);
+	td_set_ready(&t.dist[2], "10.0.0.10", 81, 1);
+	td_set_ready(&t.dist[2], "10.0.0.10", 82, 1);
+	td_set_ready(&t.dist[2], "2001:db8::10", 80, 1);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, 4);
+	CHECK(!v.truncated);
+	/* n1 holds it: n1's statements apply; DESTIP ALL is every member. */
+	CHECK_INT(v.services[0].distributor, 1);
+	CHECK(v.services[0].distributor_active);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "1:1/1L 2:1/2 3:0/0");
+	/* 192.168.1.9 is nobody's: left out. */
+	CHECK_STR(td_service(&v, "10.0.0.10", 81, buf, sizeof(buf)), "1:0/0L 2:2/1 3:3/1");
+	/* HOTSTANDBY: the preferred n2 does not listen; the backup takes all. */
+	CHECK_STR(td_service(&v, "10.0.0.10", 82, buf, sizeof(buf)), "2:0/0 3:1/1");
+	/* IPv6 targets through their IPv6 plex addresses. */
+	CHECK_STR(td_service(&v, "2001:db8::10", 80, buf, sizeof(buf)), "1:0/0L 3:1/1");
+	CHECK_STR(
+	    ipaddr_format(&v.targets[v.services[3].first_target + 1].plex_addr, buf, sizeof(buf)),
+	    "2001:db8:f::3");
+	CHECK_INT(dist_view_role(&v, 1, &d4), DIST_ROLE_DIST | DIST_ROLE_DEST);
+	CHECK_INT(dist_view_role(&v, 2, &d4), DIST_ROLE_DEST);
+	CHECK_INT(dist_view_role(&v, 2, &d6), 0);
+	CHECK_INT(dist_view_role(&v, 3, &d6), DIST_ROLE_DEST);
+	CHECK_STR(dist_role_name(DIST_ROLE_DIST | DIST_ROLE_DEST), "DIST&DEST");
+	dist_view_clear(&v);
+
+	/* n2 quiesces port 80: it keeps its place, without slots. */
+	dist_facts_quiesce(&t.dist[1], 80, true);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "1:1/1L 2:0/2Q 3:0/0");
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
+
+TEST(dist_view_distributor_moves)
+{
+	static const char *const profiles[] = {TD_DIST1, TD_BACKUP2, ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+	char buf[128];
+	uint32_t ids[] = {2, 3};
+
+	/* Nobody holds it yet: the designated owner's (n1's) statements. */
+	td_plex_init(&t, 3, 3, profiles, NULL);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, 4);
+	CHECK_INT(v.services[0].distributor, 1);
+	CHECK(!v.services[0].distributor_active);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+
+	/* n1 gone, n2 holds it: n2's one statement, its targets. */
+	td_plex_init(&t, 3, 3, profiles, "2:10.0.0.10");
+	plex_set_members(t.p, ids, 2);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, 1);
+	CHECK_INT(v.services[0].distributor, 2);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "2:0/0L 3:0/0");
+	dist_view_clear(&v);
+
+	/* Without quorum, nothing. */
+	plex_set_quorum(t.p, false);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, 0);
+	td_plex_fini(&t);
+}
+
+TEST(dist_view_stale_and_left)
+{
+	static const char *const profiles[] = {TD_DIST1, "", ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+	char buf[128];
+
+	td_plex_init(&t, 1, 3, profiles, "1:10.0.0.10");
+	td_set_ready(&t.dist[1], "10.0.0.10", 80, 1);
+	/* n2's distribution facts belong to an older announcement: not used. */
+	t.stale[1] = true;
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "1:0/0L 2:0/0 3:0/0");
+	dist_view_clear(&v);
+	t.stale[1] = false;
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "1:0/0L 2:1/1 3:0/0");
+	dist_view_clear(&v);
+	/* n3 leaves the group (LEAVEGROUP): no longer a target. */
+	t.facts[2].flags |= PLEX_FACTS_LEFT;
+	t.facts[2].seq = 2;
+	CHECK_INT(plex_apply_facts(t.p, 3, &t.facts[2]), 0);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)), "1:0/0L 2:1/1");
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
+
+TEST(dist_view_weighted_active_with_flow_counts)
+{
+	static const char *const profiles[] = {TD_DIST1, "", ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+	struct dist_conns conns[] = {
+	    {td_addr("10.0.0.10"), 81, 2, 20, 25},
+	    {td_addr("10.0.0.10"), 81, 3, 0, 40},
+	};
+	const struct dist_service *s;
+	struct ipaddr d4 = td_addr("10.0.0.10");
+
+	td_plex_init(&t, 1, 3, profiles, "1:10.0.0.10");
+	td_set_ready(&t.dist[1], "10.0.0.10", 81, 1);
+	td_set_ready(&t.dist[2], "10.0.0.10", 81, 1);
+	CHECK_INT(td_view(&t, &v, conns, 2), 0);
+	s = dist_view_find(&v, &d4, 81);
+	CHECK(s != NULL);
+	CHECK(v.targets[s->first_target + 1].flags & DIST_TARGET_CONNS);
+	CHECK_INT(v.targets[s->first_target + 1].active, 20);
+	CHECK_INT(v.targets[s->first_target + 1].total, 25);
+	/* n3 (weight 3) has no active connection: it gets nearly everything. */
+	CHECK(v.targets[s->first_target + 2].slots > 4 * v.targets[s->first_target + 1].slots);
+	dist_view_clear(&v);
+	/* Without counts (another node's view), the weights alone. */
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	s = dist_view_find(&v, &d4, 81);
+	CHECK_INT(v.targets[s->first_target + 1].slots, 2);
+	CHECK_INT(v.targets[s->first_target + 2].slots, 3);
+	CHECK(!(v.targets[s->first_target + 1].flags & DIST_TARGET_CONNS));
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
+
+TEST(dist_view_truncated_ranges)
+{
+	static const char *const profiles[] = {
+	    "VIPADEFINE 255.255.255.0 10.0.0.10\n"
+	    "VIPADISTRIBUTE DISTMETHOD ROUNDROBIN 10.0.0.10 PORT 1000-2999 DESTIP ALL\n",
+	    ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+
+	td_plex_init(&t, 1, 2, profiles, "1:10.0.0.10");
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, DIST_MAX_PORTS);
+	CHECK(v.truncated);
+	CHECK_INT(v.services[DIST_MAX_PORTS - 1].port, 1000 + DIST_MAX_PORTS - 1);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
