@@ -349,6 +349,8 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 		t[i].ready = r ? r->ready : 0;
 		if (df && dist_facts_is_quiesced(df, port))
 			t[i].flags |= DIST_TARGET_QUIESCED;
+		if (!df)
+			t[i].flags |= DIST_TARGET_SILENT;
 		if (mine) {
 			struct dist_conns ck = {
 			    .dvipa = d->addr, .port = port, .node_id = t[i].node_id};

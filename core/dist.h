@@ -124,6 +124,7 @@ struct dist_input {
 #define DIST_TARGET_LOCAL    0x01u /* the target is the distributor itself */
 #define DIST_TARGET_QUIESCED 0x02u /* quiesced for this port */
 #define DIST_TARGET_CONNS    0x04u /* active and total are known (the distributor's view) */
+#define DIST_TARGET_SILENT   0x08u /* the member announced nothing about distribution */
 
 struct dist_target {
 	uint32_t node_id;

@@ -61,6 +61,16 @@ static int handle_request(void *data, const struct control_request *req, char **
 		return node_leave(d->node, ret_body);
 	case CONTROL_JOIN:
 		return node_join(d->node, ret_body);
+	case CONTROL_SHOW_PORTS:
+		return answer_text(node_show_ports(d->node, json), ret_body);
+	case CONTROL_SHOW_CONNECTIONS:
+		return answer_text(node_show_connections(d->node, json), ret_body);
+	case CONTROL_QUIESCE:
+	case CONTROL_RESUME:
+		if ((req->flags & CONTROL_F_PORT) && req->port == 0)
+			return -EINVAL;
+		return node_quiesce(d->node, req->flags & CONTROL_F_PORT ? req->port : 0,
+		                    req->cmd == CONTROL_QUIESCE, ret_body);
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)

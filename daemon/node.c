@@ -10,6 +10,7 @@
 
 #include "core/plex.h"
 #include "core/wire.h"
+#include "daemon/distributor.h"
 #include "daemon/log.h"
 #include "daemon/show.h"
 #include "fabric/fabric.h"
@@ -25,6 +26,7 @@
 #define REFRESH_MS      500
 #define RECONNECT_MS    1000
 #define CONNS_MS        250
+#define DIST_MS         250
 /* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
  * after activation: one frame can be lost, several rarely are. */
 static const unsigned garp_schedule_ms[] = {0, 100, 300, 1000, 3000};
@@ -43,6 +45,7 @@ struct node {
 	struct addr_handle *addr;
 	struct announce *announce;
 	struct diag_handle *diag;
+	struct distributor *dist;
 
 	struct fabric *fabric;
 	int fds[FABRIC_NFDS];
@@ -61,10 +64,11 @@ struct node {
 	struct fabric_node *nodelist;
 	size_t n_nodelist;
 	uint8_t *buf; /* one encoded announcement */
+	uint8_t *ext; /* its extension section */
 
 	struct garp *garps;
 	size_t n_garps;
-	uint64_t next_refresh_ms, next_conns_ms;
+	uint64_t next_refresh_ms, next_conns_ms, next_dist_ms;
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
@@ -178,15 +182,17 @@ static void garp_tick(struct node *n, uint64_t now_ms)
 
 static void announce_facts(struct node *n)
 {
-	size_t len;
+	size_t len, ext_len = 0;
 	int err;
 
 	if (!n->fabric || !n->plex)
 		return;
 	err = plex_fill_known(n->plex, &n->facts);
+	if (err == 0)
+		err = distributor_ext(n->dist, n->ext, WIRE_EXT_MAX, &ext_len);
 	if (err == 0) {
 		n->facts.seq++;
-		err = wire_encode_facts(&n->facts, NULL, 0, n->buf, WIRE_MAX_SIZE, &len);
+		err = wire_encode_facts(&n->facts, n->ext, ext_len, n->buf, WIRE_MAX_SIZE, &len);
 	}
 	if (err == 0)
 		err = fabric_send(n->fabric, n->buf, len);
@@ -277,6 +283,7 @@ static void reconcile(struct node *n, bool announce)
 	free(actions);
 	if (announce)
 		announce_facts(n);
+	distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
 }
 
 /* Removes every DVIPA this node holds from the kernel (no corosync, no
@@ -336,7 +343,9 @@ static void on_message(void *data, uint32_t from, const void *msg, size_t len)
 {
 	struct node *n = data;
 	struct plex_facts f = {0};
+	struct wire_ext ext = {0};
 	enum wire_type type;
+	uint64_t seq;
 	int err;
 
 	if (!n->plex)
@@ -349,18 +358,21 @@ static void on_message(void *data, uint32_t from, const void *msg, size_t len)
 		return;
 	}
 	if (err == 0 && type == WIRE_FACTS)
-		err = wire_decode_facts(msg, len, &f, NULL);
+		err = wire_decode_facts(msg, len, &f, &ext);
 	if (err < 0) {
 		log_warn("plex: dropped a malformed message of %zu bytes from node %u: %s", len,
 		         from, strerror(-err));
 		return;
 	}
 	err = plex_apply_facts(n->plex, from, &f);
+	seq = f.seq;
 	plex_facts_clear(&f);
 	if (err < 0) {
 		log_warn("plex: dropped the facts of node %u: %s", from, strerror(-err));
 		return;
 	}
+	if (from != n->facts.node_id && distributor_peer(n->dist, from, seq, ext.data, ext.len) < 0)
+		log_warn("plex: node %u announced malformed distribution facts: ignored", from);
 	log_transitions(n);
 	reconcile(n, false);
 }
@@ -394,6 +406,8 @@ static void disconnect(struct node *n)
 	plex_free(n->plex);
 	n->plex = NULL;
 	n->quorum = FABRIC_QUORUM_NONE;
+	/* Out of the plex: a target no more. */
+	distributor_update(n->dist, NULL, &n->facts, loop_now_ms());
 	n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
 }
 
@@ -403,13 +417,18 @@ static void check_destips(struct node *n)
 		const struct config_dist *d = &n->config->dists[i];
 
 		for (size_t j = 0; j < d->n_dests; j++) {
-			bool found = false;
+			bool found = false, family = false;
 			char text[IPADDR_STRLEN];
 
-			for (size_t k = 0; k < n->n_nodelist; k++)
+			/* A DESTIP of the other family names a node's plex address
+			 * of that family, which it announces (docs/distributor.md). */
+			for (size_t k = 0; k < n->n_nodelist; k++) {
 				found |=
 				    ipaddr_equal(&n->nodelist[k].ring0_addr, &d->dests[j].addr);
-			if (!found)
+				family |=
+				    n->nodelist[k].ring0_addr.family == d->dests[j].addr.family;
+			}
+			if (!found && family)
 				log_warn("profile line %u: DESTIP %s is not a plex address "
 				         "(no ring0_addr in corosync's nodelist)",
 				         d->dests[j].pos.line,
@@ -663,6 +682,11 @@ void node_tick(struct node *n, uint64_t now_ms)
 		count_conns(n);
 		n->next_conns_ms = now_ms + CONNS_MS;
 	}
+	if (now_ms >= n->next_dist_ms) {
+		n->next_dist_ms = now_ms + DIST_MS;
+		if (distributor_tick(n->dist, n->plex, &n->facts, now_ms))
+			announce_facts(n);
+	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
 }
@@ -756,6 +780,33 @@ int node_join(struct node *n, char **ret_msg)
 	return reply(ret_msg, 0, "joined the plex again\n");
 }
 
+int node_quiesce(struct node *n, uint16_t port, bool on, char **ret_msg)
+{
+	char what[32] = "every distributed port";
+	int err;
+
+	if (port)
+		snprintf(what, sizeof(what), "port %u", port);
+	err = distributor_quiesce(n->dist, port, on);
+	if (err == -EALREADY)
+		return reply(ret_msg, err, "%s is %s here already", what,
+		             on ? "quiesced" : "not quiesced");
+	if (err == -EINVAL)
+		return reply(ret_msg, err,
+		             "every distributed port is quiesced here: resume them all "
+		             "(dvipactl resume) or none");
+	if (err < 0)
+		return reply(ret_msg, err, "%s", strerror(-err));
+	log_info("operator: %s %s", on ? "quiesce" : "resume", what);
+	announce_facts(n);
+	reconcile(n, false);
+	return reply(ret_msg, 0,
+	             on ? "%s quiesced: no new distributed connections come here; "
+	                  "existing ones go on\n"
+	                : "%s resumed: new distributed connections come here again\n",
+	             what);
+}
+
 /* ---- displays ---- */
 
 static void show_ctx(const struct node *n, struct show_ctx *ctx)
@@ -769,6 +820,7 @@ static void show_ctx(const struct node *n, struct show_ctx *ctx)
 	    .nodelist = n->nodelist,
 	    .n_nodelist = n->n_nodelist,
 	    .conns = &n->conns,
+	    .dist = distributor_view(n->dist),
 	};
 }
 
@@ -786,6 +838,31 @@ char *node_show_plex(const struct node *n, bool json)
 
 	show_ctx(n, &ctx);
 	return show_plex(&ctx, json);
+}
+
+static const char *node_member_name(const void *data, uint32_t id)
+{
+	const struct node *n = data;
+	const struct plex_facts *f = n->plex ? plex_member_facts(n->plex, id) : NULL;
+
+	if (id == n->facts.node_id && n->facts.name[0])
+		return n->facts.name;
+	if (f && f->name[0])
+		return f->name;
+	for (size_t i = 0; i < n->n_nodelist; i++)
+		if (n->nodelist[i].nodeid == id)
+			return n->nodelist[i].name;
+	return "";
+}
+
+char *node_show_ports(struct node *n, bool json)
+{
+	return distributor_show_ports(n->dist, n->plex, &n->facts, json, node_member_name, n);
+}
+
+char *node_show_connections(struct node *n, bool json)
+{
+	return distributor_show_connections(n->dist, json, node_member_name, n);
 }
 
 /* ---- life cycle ---- */
@@ -827,15 +904,19 @@ int node_new(struct loop *l, const struct config *config, struct node **ret)
 		goto fail;
 	}
 	n->buf = malloc(WIRE_MAX_SIZE);
+	n->ext = malloc(WIRE_EXT_MAX);
 	n->addr = addr_open();
 	n->announce = n->addr ? announce_open() : NULL;
 	n->diag = n->announce ? diag_open() : NULL;
-	if (!n->buf || !n->addr || !n->announce || !n->diag) {
+	if (!n->buf || !n->ext || !n->addr || !n->announce || !n->diag) {
 		err = -errno;
 		log_err("cannot open kernel interfaces: %s", strerror(errno));
 		goto fail;
 	}
 	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
+	if (err < 0)
+		goto fail;
+	err = distributor_new(config, n->ifindex, n->addr, n->diag, &n->dist);
 	if (err < 0)
 		goto fail;
 	err = defs_from_config(&n->facts, config);
@@ -866,6 +947,7 @@ void node_free(struct node *n)
 		disconnect(n);
 	else if (n->addr)
 		release_all(n);
+	distributor_free(n->dist);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
 	addr_close(n->addr);
@@ -875,6 +957,7 @@ void node_free(struct node *n)
 	free(n->nodelist);
 	free(n->garps);
 	free(n->buf);
+	free(n->ext);
 	show_conns_clear(&n->conns);
 	free(n);
 }

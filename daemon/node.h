@@ -34,9 +34,14 @@ int node_deactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
 int node_reactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
 int node_leave(struct node *n, char **ret_msg);
 int node_join(struct node *n, char **ret_msg);
+/* dvipactl quiesce / resume [--port P] (port 0: every distributed port). */
+int node_quiesce(struct node *n, uint16_t port, bool on, char **ret_msg);
 
 /* Displays: malloc'd text or JSON, NULL and errno on failure. */
 char *node_show_dynamic(const struct node *n, bool json);
 char *node_show_plex(const struct node *n, bool json);
+/* VDPT and VCRT; they read the data plane's flow table. */
+char *node_show_ports(struct node *n, bool json);
+char *node_show_connections(struct node *n, bool json);
 
 #endif

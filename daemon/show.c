@@ -83,6 +83,10 @@ static const char *format_time(uint64_t wall_ms, char *buf, size_t size)
 	return buf;
 }
 
+/* A target that neither defines nor backs up a DVIPA holds it because a
+ * VIPADISTRIBUTE names it. */
+#define ORIGIN_DISTRIBUTE (PLEX_ORIGIN_NONE + 1)
+
 static const char *origin_name(uint8_t origin)
 {
 	switch (origin) {
@@ -90,6 +94,8 @@ static const char *origin_name(uint8_t origin)
 		return "VIPADEFINE";
 	case CONFIG_VIPABACKUP:
 		return "VIPABACKUP";
+	case ORIGIN_DISTRIBUTE:
+		return "DISTRIBUTE";
 	default:
 		return "-";
 	}
@@ -103,6 +109,7 @@ struct dyn_row {
 	uint32_t conns;
 	uint32_t owner;
 	uint64_t activated;
+	unsigned role; /* DIST_ROLE_* */
 };
 
 /* The rows, in profile order; DVIPAs held here without a definition last. */
@@ -151,8 +158,30 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 			row->activated = self->activated;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
+	/* DVIPAs this node serves only as a distribution target. */
+	for (size_t i = 0; ctx->dist && i < ctx->dist->n_services && n < max; i++) {
+		const struct dist_service *s = &ctx->dist->services[i];
+		bool have = false;
+
+		for (size_t k = 0; k < n && !have; k++)
+			have = ipaddr_equal(&rows[k].addr, &s->dvipa);
+		if (have ||
+		    !(dist_view_role(ctx->dist, ctx->facts->node_id, &s->dvipa) & DIST_ROLE_DEST))
+			continue;
+		rows[n++] = (struct dyn_row){
+		    .addr = s->dvipa,
+		    .prefix_len = (uint8_t)ipaddr_max_prefix(&s->dvipa),
+		    .origin = ORIGIN_DISTRIBUTE,
+		    .status = PLEX_STATUS_ACTIVE,
+		    .owner = s->distributor,
+		};
+	}
+	for (size_t i = 0; i < n; i++) {
 		rows[i].conns = conns_of(ctx, &rows[i].addr, rows[i].conns);
+		if (ctx->dist)
+			rows[i].role =
+			    dist_view_role(ctx->dist, ctx->facts->node_id, &rows[i].addr);
+	}
 	return n;
 }
 
@@ -160,7 +189,8 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 {
 	struct plex_view view = {0};
 	bool have_view = ctx->plex && plex_view(ctx->plex, &view) == 0;
-	size_t max = ctx->config->n_vipas + (have_view ? view.n_dvipas : 0);
+	size_t max = ctx->config->n_vipas + (have_view ? view.n_dvipas : 0) +
+	             (ctx->dist ? ctx->dist->n_services : 0);
 	struct dyn_row *rows = calloc(max ? max : 1, sizeof(*rows));
 	struct strbuf sb = {0};
 	size_t n;
@@ -181,8 +211,9 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 		              !ctx->connected ? "not connected to corosync"
 		              : ctx->quorate  ? "quorate"
 		                              : "no quorum");
-		strbuf_printf(&sb, "%-43s %-11s %-10s %4s %-9s %5s %-16s %s\n", "DVIPA", "STATUS",
-		              "ORIGIN", "RANK", "MOVEABLE", "CONNS", "OWNER", "ACTIVATED");
+		strbuf_printf(&sb, "%-43s %-11s %-10s %4s %-9s %5s %-16s %-9s %s\n", "DVIPA",
+		              "STATUS", "ORIGIN", "RANK", "MOVEABLE", "CONNS", "OWNER", "DISTSTAT",
+		              "ACTIVATED");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct dyn_row *r = &rows[i];
@@ -200,6 +231,11 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 			    r->prefix_len, plex_status_name(r->status), origin_name(r->origin),
 			    r->rank, config_moveable_name(r->moveable), r->conns);
 			json_node_ref(&sb, ctx, r->owner);
+			strbuf_puts(&sb, ", \"diststat\": ");
+			if (r->role)
+				strbuf_printf(&sb, "\"%s\"", dist_role_name(r->role));
+			else
+				strbuf_puts(&sb, "null");
 			strbuf_puts(&sb, ", \"activated\": ");
 			if (r->activated)
 				strbuf_json_string(&sb,
@@ -208,10 +244,11 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 				strbuf_puts(&sb, "null");
 			strbuf_puts(&sb, "}");
 		} else {
-			strbuf_printf(&sb, "%-43s %-11s %-10s %4u %-9s %5u %-16s %s\n", addr,
+			strbuf_printf(&sb, "%-43s %-11s %-10s %4u %-9s %5u %-16s %-9s %s\n", addr,
 			              plex_status_name(r->status), origin_name(r->origin), r->rank,
 			              config_moveable_name(r->moveable), r->conns,
 			              text_node_ref(ctx, r->owner, owner, sizeof(owner)),
+			              r->role ? dist_role_name(r->role) : "-",
 			              format_time(r->activated, when, sizeof(when)));
 		}
 	}

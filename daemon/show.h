@@ -1,5 +1,5 @@
-/* The displays of the plex: `dvipactl show dynamic` (z/OS NETSTAT VIPADYN)
- * and `dvipactl show plex`, as text or JSON. */
+/* The displays of the plex: `dvipactl show dynamic` (z/OS NETSTAT VIPADYN,
+ * with its DISTSTAT column) and `dvipactl show plex`, as text or JSON. */
 #ifndef DVIPA_DAEMON_SHOW_H
 #define DVIPA_DAEMON_SHOW_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/dist.h"
 #include "core/plex.h"
 #include "fabric/fabric.h"
 
@@ -34,6 +35,7 @@ struct show_ctx {
 	const struct fabric_node *nodelist;
 	size_t n_nodelist;
 	const struct show_conns *conns;
+	const struct dist_view *dist; /* the distributor's derived state (may be NULL) */
 };
 
 char *show_dynamic(const struct show_ctx *ctx, bool json);

@@ -1,0 +1,1071 @@
+#include "daemon/distributor.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+#include <linux/if_addr.h>
+
+#include "core/wire.h"
+#include "core/wire_dist.h"
+#include "daemon/log.h"
+#include "daemon/show_dist.h"
+#include "dataplane/dataplane.h"
+#include "net/sysctl.h"
+
+/* How often flow counts are read for WEIGHTEDACTIVE, and how long to wait
+ * before trying to load the data plane again after a failure. */
+#define CONNS_MS    500
+#define DP_RETRY_MS 10000
+
+/* A service as last programmed into the data plane. */
+struct distributor_svc {
+	struct ipaddr dvipa;
+	uint16_t port;
+	uint16_t n_slots;
+	size_t n_targets;
+	struct dp_service_target targets[DIST_MAX_TARGETS];
+	uint8_t slots[DIST_SLOTS];
+};
+
+struct distributor_member {
+	struct ipaddr addr;
+	uint32_t node_id;
+};
+
+/* A set of addresses, kept sorted. */
+struct distributor_addrs {
+	size_t n;
+	struct ipaddr *v;
+};
+
+struct distributor {
+	const struct config *config;
+	int ifindex, lo_ifindex;
+	struct addr_handle *addr;
+	struct diag_handle *diag;
+
+	struct dp *dp;
+	uint64_t dp_retry_ms;
+	bool sysctls_set;
+	int old_arp_ignore, old_arp_announce;
+
+	/* What this node announces; its ready list is refreshed by the tick. */
+	struct dist_facts local;
+	struct dist_peer peers[PLEX_MAX_NODES];
+	size_t n_peers;
+	struct dist_view view;
+	uint32_t self;
+
+	/* Flow counts of the services this node distributes. */
+	struct dist_conns *conns;
+	size_t n_conns;
+	bool have_conns;
+	uint64_t next_conns_ms;
+
+	/* What is programmed. */
+	uint32_t dp_node_id;
+	struct ipaddr dp_plex_v4, dp_plex_v6;
+	struct distributor_svc *svcs;
+	size_t n_svcs;
+	struct distributor_member *members;
+	size_t n_members;
+	struct distributor_addrs target_dvipas; /* in the data plane's target map */
+	struct distributor_addrs lo;            /* on lo, put there (or adopted) by us */
+};
+
+/* ---- small sets ---- */
+
+static bool distributor_addrs_has(const struct distributor_addrs *s, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (ipaddr_equal(&s->v[i], a))
+			return true;
+	return false;
+}
+
+static int distributor_addrs_add(struct distributor_addrs *s, const struct ipaddr *a)
+{
+	struct ipaddr *v;
+
+	if (distributor_addrs_has(s, a))
+		return 0;
+	v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[s->n++] = *a;
+	s->v = v;
+	return 0;
+}
+
+static void distributor_addrs_del(struct distributor_addrs *s, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (ipaddr_equal(&s->v[i], a)) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+	}
+}
+
+/* ---- the data plane ---- */
+
+/* Set while a failure is expected and handled (removing programs that may
+ * not be there): libbpf's complaints about it are noise. */
+static bool distributor_libbpf_quiet;
+
+static int distributor_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t len;
+
+	if (level == LIBBPF_DEBUG || distributor_libbpf_quiet)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len && line[len - 1] == '\n')
+		line[len - 1] = 0;
+	if (level == LIBBPF_WARN)
+		log_warn("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+	return 0;
+}
+
+/* Targets must not answer ARP for the DVIPA they hold on lo, nor use it as
+ * the source of their own ARP requests (docs/dataplane.md, Sysctls). The
+ * kernel takes the larger of "all" and the interface's value, so setting
+ * the interface is enough. */
+static void distributor_sysctls(struct distributor *d, bool on)
+{
+	const char *ifname = d->config->interface;
+
+	if (on && !d->sysctls_set) {
+		if (sysctl_if_set(4, ifname, "arp_ignore", 1, &d->old_arp_ignore) < 0 ||
+		    sysctl_if_set(4, ifname, "arp_announce", 2, &d->old_arp_announce) < 0) {
+			log_warn("cannot set arp_ignore / arp_announce on %s: targets may answer "
+			         "ARP for their DVIPAs",
+			         ifname);
+			return;
+		}
+		d->sysctls_set = true;
+	} else if (!on && d->sysctls_set) {
+		sysctl_if_set(4, ifname, "arp_ignore", d->old_arp_ignore, NULL);
+		sysctl_if_set(4, ifname, "arp_announce", d->old_arp_announce, NULL);
+		d->sysctls_set = false;
+	}
+}
+
+static void distributor_mss(struct distributor *d)
+{
+	struct addr_link link;
+	int err = addr_link_get(d->addr, d->ifindex, &link);
+
+	if (err == 0)
+		err = dp_set_mss(d->dp, dp_mss_for_mtu(IPADDR_V4, link.mtu),
+		                 dp_mss_for_mtu(IPADDR_V6, link.mtu));
+	if (err < 0)
+		log_warn("cannot set the MSS clamp from %s's MTU: %s", d->config->interface,
+		         strerror(-err));
+}
+
+/* Loads and attaches the data plane the first time this node has a part in
+ * distribution; after a failure, tries again DP_RETRY_MS later. */
+static bool distributor_need_dp(struct distributor *d, uint64_t now_ms)
+{
+	int err;
+
+	if (d->dp)
+		return true;
+	if (now_ms < d->dp_retry_ms)
+		return false;
+	err = dp_open(NULL, &d->dp);
+	if (err == 0) {
+		err = dp_attach(d->dp, d->ifindex);
+		if (err < 0) {
+			dp_free(d->dp);
+			d->dp = NULL;
+		}
+	}
+	if (err < 0) {
+		log_err("cannot load the BPF data plane on %s: %s; no distribution here for now",
+		        d->config->interface, strerror(-err));
+		d->dp_retry_ms = now_ms + DP_RETRY_MS;
+		return false;
+	}
+	log_info("BPF data plane attached to %s", d->config->interface);
+	distributor_mss(d);
+	distributor_sysctls(d, true);
+	d->dp_node_id = 0;
+	d->n_svcs = 0;
+	d->n_members = 0;
+	d->target_dvipas.n = 0;
+	return true;
+}
+
+/* ---- life cycle ---- */
+
+int distributor_new(const struct config *config, int ifindex, struct addr_handle *addr,
+                    struct diag_handle *diag, struct distributor **ret)
+{
+	struct distributor *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	d->config = config;
+	d->ifindex = ifindex;
+	d->addr = addr;
+	d->diag = diag;
+	d->lo_ifindex = addr_ifindex("lo");
+	if (d->lo_ifindex < 0) {
+		err = d->lo_ifindex;
+		log_err("no loopback interface: %s", strerror(-err));
+		goto fail;
+	}
+	err = dist_facts_set_config(&d->local, config);
+	if (err < 0) {
+		log_err("profile: VIPADISTRIBUTE statements: %s", strerror(-err));
+		goto fail;
+	}
+	if (wire_dist_size(&d->local) > WIRE_EXT_MAX / 2) {
+		/* The other half is for ready listeners and the rest. */
+		log_err("profile: the VIPADISTRIBUTE statements take %zu bytes, more than one "
+		        "announcement can carry (%u)",
+		        wire_dist_size(&d->local), WIRE_EXT_MAX / 2);
+		err = -E2BIG;
+		goto fail;
+	}
+	libbpf_set_print(distributor_libbpf_print);
+	/* A crashed run's programs would distribute with its stale tables. */
+	distributor_libbpf_quiet = true;
+	err = dp_detach_ifindex(ifindex);
+	distributor_libbpf_quiet = false;
+	if (err < 0)
+		log_debug("removing old BPF programs from %s: %s", config->interface,
+		          strerror(-err));
+	*ret = d;
+	return 0;
+fail:
+	distributor_free(d);
+	return err;
+}
+
+static int distributor_lo_del(struct distributor *d, const struct ipaddr *a)
+{
+	int err = addr_del(d->addr, d->lo_ifindex, a, (uint8_t)ipaddr_max_prefix(a));
+
+	return err == -EADDRNOTAVAIL ? 0 : err;
+}
+
+void distributor_free(struct distributor *d)
+{
+	char text[IPADDR_STRLEN];
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->lo.n; i++)
+		if (distributor_lo_del(d, &d->lo.v[i]) == 0)
+			log_info("target DVIPA %s removed from lo",
+			         ipaddr_format(&d->lo.v[i], text, sizeof(text)));
+	if (d->dp) {
+		dp_detach(d->dp);
+		dp_free(d->dp);
+		log_info("BPF data plane detached from %s", d->config->interface);
+	}
+	distributor_sysctls(d, false);
+	dist_facts_clear(&d->local);
+	for (size_t i = 0; i < d->n_peers; i++)
+		dist_facts_clear(&d->peers[i].facts);
+	dist_view_clear(&d->view);
+	free(d->conns);
+	free(d->svcs);
+	free(d->members);
+	free(d->target_dvipas.v);
+	free(d->lo.v);
+	free(d);
+}
+
+/* ---- facts ---- */
+
+int distributor_peer(struct distributor *d, uint32_t node_id, uint64_t seq, const void *ext,
+                     size_t len)
+{
+	struct dist_facts f = {0};
+	struct dist_peer *p = NULL;
+	int err = 0;
+
+	if (len)
+		err = wire_dist_decode(ext, len, &f);
+	for (size_t i = 0; i < d->n_peers && !p; i++)
+		if (d->peers[i].node_id == node_id)
+			p = &d->peers[i];
+	if (!p) {
+		if (d->n_peers == PLEX_MAX_NODES) {
+			/* Replace the entry of a node that is gone: the oldest. */
+			size_t old = 0;
+
+			for (size_t i = 1; i < d->n_peers; i++)
+				if (d->peers[i].seq < d->peers[old].seq)
+					old = i;
+			p = &d->peers[old];
+		} else {
+			p = &d->peers[d->n_peers++];
+			memset(p, 0, sizeof(*p));
+		}
+	}
+	dist_facts_clear(&p->facts);
+	p->node_id = node_id;
+	p->seq = seq;
+	p->facts = f;
+	return err;
+}
+
+int distributor_ext(struct distributor *d, void *buf, size_t size, size_t *ret_len)
+{
+	return wire_dist_encode(&d->local, buf, size, ret_len);
+}
+
+int distributor_quiesce(struct distributor *d, uint16_t port, bool on)
+{
+	return dist_facts_quiesce(&d->local, port, on);
+}
+
+bool distributor_quiesced(const struct distributor *d, uint16_t port)
+{
+	return dist_facts_is_quiesced(&d->local, port);
+}
+
+unsigned distributor_role(const struct distributor *d, const struct ipaddr *dvipa)
+{
+	return dist_view_role(&d->view, d->self, dvipa);
+}
+
+const struct dist_view *distributor_view(const struct distributor *d)
+{
+	return &d->view;
+}
+
+/* ---- deriving ---- */
+
+static int distributor_count_flow(const struct dp_flow_info *f, void *data)
+{
+	struct distributor *d = data;
+	struct dist_conns *c = NULL;
+
+	for (size_t i = 0; i < d->n_conns && !c; i++)
+		if (d->conns[i].port == f->dvipa_port && d->conns[i].node_id == f->target.node_id &&
+		    ipaddr_equal(&d->conns[i].dvipa, &f->dvipa))
+			c = &d->conns[i];
+	if (!c) {
+		struct dist_conns *v = realloc(d->conns, (d->n_conns + 1) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->conns = v;
+		c = &v[d->n_conns++];
+		*c = (struct dist_conns){
+		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
+	}
+	c->total++;
+	if (!f->closing)
+		c->active++;
+	return 0;
+}
+
+/* Counts the flows of the data plane per service and target. */
+static void distributor_read_conns(struct distributor *d)
+{
+	int err;
+
+	d->n_conns = 0;
+	d->have_conns = false;
+	if (!d->dp)
+		return;
+	err = dp_flow_foreach(d->dp, distributor_count_flow, d);
+	if (err < 0) {
+		log_debug("reading the flow table: %s", strerror(-err));
+		return;
+	}
+	d->have_conns = true;
+}
+
+static void distributor_derive(struct distributor *d, const struct plex *p,
+                               const struct plex_facts *local)
+{
+	struct dist_input in = {
+	    .plex = p,
+	    .local = local,
+	    .local_dist = &d->local,
+	    .peers = d->peers,
+	    .n_peers = d->n_peers,
+	    .conns = d->have_conns ? d->conns : NULL,
+	    .n_conns = d->n_conns,
+	};
+	struct dist_view v = {0};
+	int err;
+
+	d->self = local->node_id;
+	if (p && local->node_id != plex_self(p))
+		in.plex = NULL;
+	err = dist_view(&in, &v);
+	if (err < 0) {
+		log_err("distribution: cannot derive the state: %s", strerror(-err));
+		return;
+	}
+	if (v.truncated && !d->view.truncated)
+		log_warn("distribution: more than %u distributed ports; the last ones are left "
+		         "out",
+		         DIST_MAX_PORTS);
+	dist_view_clear(&d->view);
+	d->view = v;
+}
+
+static bool distributor_holds(const struct plex_facts *local, const struct ipaddr *a)
+{
+	const struct plex_held *h = plex_facts_find_held(local, a);
+
+	return h && h->state == PLEX_HELD_ACTIVE;
+}
+
+/* ---- reconciling ---- */
+
+/* The DVIPAs this node serves as a target: on lo (unless its LAN interface
+ * holds them, or is about to: it is their distributor) and in the data
+ * plane's target map. */
+static void distributor_targets(const struct distributor *d, const struct plex_facts *local,
+                                struct distributor_addrs *ret_targets,
+                                struct distributor_addrs *ret_lo)
+{
+	for (size_t i = 0; i < d->view.n_services; i++) {
+		const struct dist_service *s = &d->view.services[i];
+
+		if (!(dist_view_role(&d->view, d->self, &s->dvipa) & DIST_ROLE_DEST))
+			continue;
+		distributor_addrs_add(ret_targets, &s->dvipa);
+		if (!distributor_holds(local, &s->dvipa) && s->distributor != d->self)
+			distributor_addrs_add(ret_lo, &s->dvipa);
+	}
+}
+
+static int distributor_lo_add(struct distributor *d, const struct ipaddr *a)
+{
+	/* No lifetime: connections of a target must outlive a dvipad restart.
+	 * IPv6: deprecated at once, so that this node's own connections never
+	 * pick it as their source. */
+	struct addr_spec s = {
+	    .ifindex = d->lo_ifindex,
+	    .addr = *a,
+	    .prefix_len = (uint8_t)ipaddr_max_prefix(a),
+	    .valid_lft = ADDR_LIFETIME_FOREVER,
+	    .preferred_lft = a->family == IPADDR_V6 ? 0 : ADDR_LIFETIME_FOREVER,
+	};
+
+	return addr_add(d->addr, &s);
+}
+
+static void distributor_reconcile_lo(struct distributor *d, const struct distributor_addrs *want)
+{
+	char text[IPADDR_STRLEN];
+	int err;
+
+	for (size_t i = 0; i < want->n; i++) {
+		if (distributor_addrs_has(&d->lo, &want->v[i]))
+			continue;
+		ipaddr_format(&want->v[i], text, sizeof(text));
+		err = distributor_lo_add(d, &want->v[i]);
+		if (err < 0) {
+			log_err("cannot add target DVIPA %s to lo: %s", text, strerror(-err));
+			continue;
+		}
+		distributor_addrs_add(&d->lo, &want->v[i]);
+		log_info("target DVIPA %s added to lo", text);
+	}
+	for (size_t i = 0; i < d->lo.n;) {
+		struct ipaddr a = d->lo.v[i];
+
+		if (distributor_addrs_has(want, &a)) {
+			i++;
+			continue;
+		}
+		err = distributor_lo_del(d, &a);
+		ipaddr_format(&a, text, sizeof(text));
+		if (err < 0) {
+			log_err("cannot remove target DVIPA %s from lo: %s", text, strerror(-err));
+			i++;
+			continue;
+		}
+		distributor_addrs_del(&d->lo, &a);
+		log_info("target DVIPA %s removed from lo", text);
+	}
+}
+
+static void distributor_reconcile_targets(struct distributor *d,
+                                          const struct distributor_addrs *want)
+{
+	char text[IPADDR_STRLEN];
+	int err;
+
+	for (size_t i = 0; i < want->n; i++) {
+		if (distributor_addrs_has(&d->target_dvipas, &want->v[i]))
+			continue;
+		err = dp_target_dvipa_add(d->dp, &want->v[i]);
+		if (err < 0)
+			log_err("data plane: cannot serve %s as a target: %s",
+			        ipaddr_format(&want->v[i], text, sizeof(text)), strerror(-err));
+		else
+			distributor_addrs_add(&d->target_dvipas, &want->v[i]);
+	}
+	for (size_t i = 0; i < d->target_dvipas.n;) {
+		struct ipaddr a = d->target_dvipas.v[i];
+
+		if (distributor_addrs_has(want, &a)) {
+			i++;
+			continue;
+		}
+		err = dp_target_dvipa_remove(d->dp, &a);
+		if (err < 0 && err != -ENOENT) {
+			log_err("data plane: cannot stop serving %s: %s",
+			        ipaddr_format(&a, text, sizeof(text)), strerror(-err));
+			i++;
+			continue;
+		}
+		distributor_addrs_del(&d->target_dvipas, &a);
+	}
+}
+
+static const struct dist_facts *distributor_dist_of(const struct distributor *d, uint32_t id,
+                                                    const struct plex_facts *f)
+{
+	for (size_t i = 0; i < d->n_peers; i++)
+		if (d->peers[i].node_id == id && f && d->peers[i].seq == f->seq)
+			return &d->peers[i].facts;
+	return NULL;
+}
+
+/* Plex members are the only outer sources accepted for decapsulation. */
+static void distributor_reconcile_members(struct distributor *d, const struct plex *p,
+                                          const struct plex_facts *local)
+{
+	struct distributor_member want[2 * PLEX_MAX_NODES];
+	size_t n = 0;
+	const uint32_t *ids;
+	size_t n_ids = p ? plex_members(p, &ids) : 0;
+	char text[IPADDR_STRLEN];
+	int err;
+
+	for (size_t i = 0; i < n_ids; i++) {
+		bool self = ids[i] == local->node_id;
+		const struct plex_facts *f = self ? local : plex_member_facts(p, ids[i]);
+		const struct dist_facts *df = self ? &d->local : distributor_dist_of(d, ids[i], f);
+		struct ipaddr a[3];
+		size_t k = 0;
+
+		if (!f)
+			continue;
+		if (f->plex_addr.family)
+			a[k++] = f->plex_addr;
+		if (df && df->plex_v4.family && !ipaddr_equal(&df->plex_v4, &f->plex_addr))
+			a[k++] = df->plex_v4;
+		if (df && df->plex_v6.family && !ipaddr_equal(&df->plex_v6, &f->plex_addr))
+			a[k++] = df->plex_v6;
+		for (size_t j = 0; j < k; j++)
+			want[n++] = (struct distributor_member){a[j], ids[i]};
+	}
+	for (size_t i = 0; i < d->n_members;) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = ipaddr_equal(&want[j].addr, &d->members[i].addr) &&
+			       want[j].node_id == d->members[i].node_id;
+		if (keep) {
+			i++;
+			continue;
+		}
+		err = dp_member_remove(d->dp, &d->members[i].addr);
+		if (err < 0 && err != -ENOENT)
+			log_err("data plane: cannot remove member %s: %s",
+			        ipaddr_format(&d->members[i].addr, text, sizeof(text)),
+			        strerror(-err));
+		d->members[i] = d->members[--d->n_members];
+	}
+	for (size_t j = 0; j < n; j++) {
+		bool have = false;
+		struct distributor_member *v;
+
+		for (size_t i = 0; i < d->n_members && !have; i++)
+			have = ipaddr_equal(&want[j].addr, &d->members[i].addr);
+		if (have)
+			continue;
+		err = dp_member_add(d->dp, &want[j].addr, want[j].node_id);
+		if (err < 0) {
+			log_err("data plane: cannot add member %s: %s",
+			        ipaddr_format(&want[j].addr, text, sizeof(text)), strerror(-err));
+			continue;
+		}
+		v = realloc(d->members, (d->n_members + 1) * sizeof(*v));
+		if (!v)
+			continue;
+		d->members = v;
+		v[d->n_members++] = want[j];
+	}
+}
+
+/* This node's id and plex addresses: the outer source when encapsulating,
+ * the outer destination it decapsulates. */
+static void distributor_reconcile_node(struct distributor *d, const struct plex_facts *local)
+{
+	const struct ipaddr *v4 = d->local.plex_v4.family ? &d->local.plex_v4 : NULL;
+	const struct ipaddr *v6 = d->local.plex_v6.family ? &d->local.plex_v6 : NULL;
+	int err;
+
+	if (d->dp_node_id == local->node_id && ipaddr_equal(&d->dp_plex_v4, &d->local.plex_v4) &&
+	    ipaddr_equal(&d->dp_plex_v6, &d->local.plex_v6))
+		return;
+	err = dp_set_node(d->dp, local->node_id, v4, v6);
+	if (err < 0) {
+		log_err("data plane: cannot set this node's plex addresses: %s", strerror(-err));
+		return;
+	}
+	d->dp_node_id = local->node_id;
+	d->dp_plex_v4 = d->local.plex_v4;
+	d->dp_plex_v6 = d->local.plex_v6;
+}
+
+static void distributor_svc_from_view(const struct distributor *d, const struct dist_service *s,
+                                      struct distributor_svc *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->dvipa = s->dvipa;
+	out->port = s->port;
+	out->n_targets = s->n_targets;
+	out->n_slots = s->n_slots;
+	memcpy(out->slots, s->slots, s->n_slots);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		const struct dist_target *t = &d->view.targets[s->first_target + i];
+
+		out->targets[i] = (struct dp_service_target){
+		    .node_id = t->node_id,
+		    .plex_addr = t->plex_addr,
+		    .is_local = t->node_id == d->self,
+		};
+	}
+}
+
+static bool distributor_svc_equal(const struct distributor_svc *a, const struct distributor_svc *b)
+{
+	if (a->n_targets != b->n_targets || a->n_slots != b->n_slots ||
+	    memcmp(a->slots, b->slots, a->n_slots) != 0)
+		return false;
+	for (size_t i = 0; i < a->n_targets; i++)
+		if (a->targets[i].node_id != b->targets[i].node_id ||
+		    a->targets[i].is_local != b->targets[i].is_local ||
+		    !ipaddr_equal(&a->targets[i].plex_addr, &b->targets[i].plex_addr))
+			return false;
+	return true;
+}
+
+static struct distributor_svc *distributor_svc_find(struct distributor *d, const struct ipaddr *a,
+                                                    uint16_t port)
+{
+	for (size_t i = 0; i < d->n_svcs; i++)
+		if (d->svcs[i].port == port && ipaddr_equal(&d->svcs[i].dvipa, a))
+			return &d->svcs[i];
+	return NULL;
+}
+
+/* The services of the DVIPAs this node holds: what the view says, written
+ * only when it changed. */
+static void distributor_reconcile_services(struct distributor *d)
+{
+	char text[IPADDR_STRLEN];
+	struct distributor_svc want;
+	int err;
+
+	for (size_t i = 0; i < d->n_svcs;) {
+		const struct dist_service *s =
+		    dist_view_find(&d->view, &d->svcs[i].dvipa, d->svcs[i].port);
+
+		if (s && s->distributor == d->self && s->distributor_active) {
+			i++;
+			continue;
+		}
+		err = dp_service_remove(d->dp, &d->svcs[i].dvipa, d->svcs[i].port);
+		if (err < 0 && err != -ENOENT) {
+			log_err("data plane: cannot remove service %s port %u: %s",
+			        ipaddr_format(&d->svcs[i].dvipa, text, sizeof(text)),
+			        d->svcs[i].port, strerror(-err));
+			i++;
+			continue;
+		}
+		log_info("stopped distributing %s port %u",
+		         ipaddr_format(&d->svcs[i].dvipa, text, sizeof(text)), d->svcs[i].port);
+		d->svcs[i] = d->svcs[--d->n_svcs];
+	}
+	for (size_t i = 0; i < d->view.n_services; i++) {
+		const struct dist_service *s = &d->view.services[i];
+		struct distributor_svc *have;
+
+		if (s->distributor != d->self || !s->distributor_active)
+			continue;
+		distributor_svc_from_view(d, s, &want);
+		have = distributor_svc_find(d, &s->dvipa, s->port);
+		if (have && distributor_svc_equal(have, &want))
+			continue;
+		err = dp_service_set(d->dp, &s->dvipa, s->port, want.targets, want.n_targets,
+		                     want.slots, want.n_slots);
+		if (err < 0) {
+			log_err("data plane: cannot distribute %s port %u: %s",
+			        ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
+			        strerror(-err));
+			continue;
+		}
+		if (!have) {
+			struct distributor_svc *v = realloc(d->svcs, (d->n_svcs + 1) * sizeof(*v));
+
+			if (!v)
+				continue;
+			d->svcs = v;
+			have = &v[d->n_svcs++];
+			log_info("distributing %s port %u (%s) to %zu targets, %u ready slots",
+			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
+			         config_distmethod_name(s->method), want.n_targets, want.n_slots);
+		} else if ((have->n_slots == 0) != (want.n_slots == 0)) {
+			log_info("%s port %u: %s", ipaddr_format(&s->dvipa, text, sizeof(text)),
+			         s->port,
+			         want.n_slots ? "a target is ready" : "no target is ready");
+		}
+		*have = want;
+	}
+}
+
+/* Whether this node has a part in distribution: its profile distributes,
+ * or the view names it. */
+static bool distributor_involved(const struct distributor *d)
+{
+	if (d->local.n_dists)
+		return true;
+	for (size_t i = 0; i < d->view.n_targets; i++)
+		if (d->view.targets[i].node_id == d->self)
+			return true;
+	return false;
+}
+
+void distributor_update(struct distributor *d, const struct plex *p, const struct plex_facts *local,
+                        uint64_t now_ms)
+{
+	struct distributor_addrs targets = {0}, lo = {0};
+
+	distributor_derive(d, p, local);
+	distributor_targets(d, local, &targets, &lo);
+	distributor_reconcile_lo(d, &lo);
+	if (distributor_involved(d) && distributor_need_dp(d, now_ms)) {
+		distributor_reconcile_node(d, local);
+		distributor_reconcile_members(d, p, local);
+		distributor_reconcile_targets(d, &targets);
+		distributor_reconcile_services(d);
+	}
+	free(targets.v);
+	free(lo.v);
+}
+
+/* ---- the tick ---- */
+
+/* This node's plex address of the family its corosync ring0_addr does not
+ * have: the lowest global, permanent-looking address of that family on
+ * INTERFACE that is not a DVIPA (DVIPAs are host addresses; a node's own
+ * addresses have a subnet prefix). */
+static void distributor_other_family(struct distributor *d, const struct plex *p, int family,
+                                     struct ipaddr *ret)
+{
+	struct addr_info *v = NULL;
+	size_t n = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (addr_list(d->addr, d->ifindex, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct addr_info *a = &v[i];
+
+		if (a->addr.family != family || a->scope != 0 /* RT_SCOPE_UNIVERSE */ ||
+		    a->prefix_len == ipaddr_max_prefix(&a->addr) ||
+		    (a->flags & (IFA_F_TENTATIVE | IFA_F_DEPRECATED | IFA_F_DADFAILED)) ||
+		    config_find_vipa(d->config, &a->addr) ||
+		    (p && plex_owner(p, &a->addr) != PLEX_NODE_NONE))
+			continue;
+		if (!ret->family || ipaddr_cmp(&a->addr, ret) < 0)
+			*ret = a->addr;
+	}
+	free(v);
+}
+
+static bool distributor_plex_addrs(struct distributor *d, const struct plex *p,
+                                   const struct plex_facts *local)
+{
+	struct ipaddr v4 = {0}, v6 = {0};
+
+	if (local->plex_addr.family == IPADDR_V4) {
+		v4 = local->plex_addr;
+		distributor_other_family(d, p, IPADDR_V6, &v6);
+	} else if (local->plex_addr.family == IPADDR_V6) {
+		v6 = local->plex_addr;
+		distributor_other_family(d, p, IPADDR_V4, &v4);
+	}
+	if (ipaddr_equal(&v4, &d->local.plex_v4) && ipaddr_equal(&v6, &d->local.plex_v6))
+		return false;
+	d->local.plex_v4 = v4;
+	d->local.plex_v6 = v6;
+	return true;
+}
+
+/* Whether this node can take connections for dvipa now: it holds it on its
+ * LAN interface (local delivery), or on lo with the data plane decapsulating. */
+static bool distributor_can_serve(const struct distributor *d, const struct plex_facts *local,
+                                  const struct ipaddr *dvipa)
+{
+	if (distributor_holds(local, dvipa))
+		return true;
+	return d->dp && distributor_addrs_has(&d->lo, dvipa) &&
+	       distributor_addrs_has(&d->target_dvipas, dvipa);
+}
+
+/* Rdy of every port this node is a target of: the listeners that take
+ * DVIPA:port (sock_diag). True when the list changed. */
+static bool distributor_ready(struct distributor *d, const struct plex_facts *local)
+{
+	struct diag_listener *l = NULL;
+	size_t n_l = 0;
+	struct dist_ready *v = NULL;
+	size_t n = 0;
+	bool changed;
+	int err;
+
+	if (!d->view.n_services)
+		goto compare;
+	err = diag_listeners(d->diag, &l, &n_l);
+	if (err < 0) {
+		log_debug("listing listeners: %s", strerror(-err));
+		return false;
+	}
+	for (size_t i = 0; i < d->view.n_services; i++) {
+		const struct dist_service *s = &d->view.services[i];
+		bool target = false;
+		uint32_t ready = 0;
+
+		for (size_t j = 0; j < s->n_targets && !target; j++)
+			target = d->view.targets[s->first_target + j].node_id == d->self;
+		if (!target || !distributor_can_serve(d, local, &s->dvipa))
+			continue;
+		for (size_t j = 0; j < n_l; j++)
+			ready += diag_listener_accepts(&l[j], &s->dvipa, s->port);
+		if (!ready || n == DIST_MAX_PORTS)
+			continue;
+		if (!v && !(v = calloc(d->view.n_services, sizeof(*v)))) {
+			free(l);
+			return false;
+		}
+		v[n++] = (struct dist_ready){.dvipa = s->dvipa, .port = s->port, .ready = ready};
+	}
+	free(l);
+compare:
+	/* Services come sorted by (DVIPA, port): so is v. */
+	changed = n != d->local.n_ready || (n && memcmp(v, d->local.ready, n * sizeof(*v)) != 0);
+	if (!changed) {
+		free(v);
+		return false;
+	}
+	free(d->local.ready);
+	d->local.ready = v;
+	d->local.n_ready = n;
+	return true;
+}
+
+/* Puts back target DVIPAs removed from lo behind our back. */
+static void distributor_repair_lo(struct distributor *d)
+{
+	struct addr_info *v = NULL;
+	size_t n = 0;
+	char text[IPADDR_STRLEN];
+
+	if (!d->lo.n || addr_list(d->addr, d->lo_ifindex, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < d->lo.n; i++) {
+		bool present = false;
+
+		for (size_t j = 0; j < n && !present; j++)
+			present = ipaddr_equal(&v[j].addr, &d->lo.v[i]);
+		if (present)
+			continue;
+		log_warn("target DVIPA %s was removed from lo behind dvipa's back: %s",
+		         ipaddr_format(&d->lo.v[i], text, sizeof(text)),
+		         distributor_lo_add(d, &d->lo.v[i]) < 0 ? "cannot restore it" : "restored");
+	}
+	free(v);
+}
+
+/* Target DVIPAs an earlier run left on lo are adopted while this node is
+ * still their target; the others go, once the plex says which DVIPAs exist. */
+static void distributor_leftovers(struct distributor *d, const struct plex *p)
+{
+	struct addr_info *v = NULL;
+	size_t n = 0;
+	char text[IPADDR_STRLEN];
+
+	if (!p || !plex_quorate(p) || !plex_complete(p) ||
+	    addr_list(d->addr, d->lo_ifindex, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct ipaddr *a = &v[i].addr;
+		bool dvipa = config_find_vipa(d->config, a) || plex_owner(p, a) != PLEX_NODE_NONE;
+
+		for (size_t j = 0; j < d->view.n_services && !dvipa; j++)
+			dvipa = ipaddr_equal(&d->view.services[j].dvipa, a);
+		if (!dvipa || v[i].prefix_len != ipaddr_max_prefix(a) ||
+		    distributor_addrs_has(&d->lo, a))
+			continue;
+		if (distributor_lo_del(d, a) == 0)
+			log_info("removed DVIPA %s left on lo by an earlier run",
+			         ipaddr_format(a, text, sizeof(text)));
+	}
+	free(v);
+}
+
+static bool distributor_weighted(const struct distributor *d)
+{
+	for (size_t i = 0; i < d->view.n_services; i++)
+		if (d->view.services[i].distributor == d->self &&
+		    d->view.services[i].method == CONFIG_DIST_WEIGHTEDACTIVE)
+			return true;
+	return false;
+}
+
+bool distributor_tick(struct distributor *d, const struct plex *p, const struct plex_facts *local,
+                      uint64_t now_ms)
+{
+	bool changed = false;
+
+	if (p && local->node_id == plex_self(p))
+		changed |= distributor_plex_addrs(d, p, local);
+	changed |= distributor_ready(d, local);
+	distributor_repair_lo(d);
+	/* After a change the next update may add targets: look for leftovers
+	 * once the state has settled. */
+	if (!changed)
+		distributor_leftovers(d, p);
+	if (now_ms >= d->next_conns_ms) {
+		d->next_conns_ms = now_ms + CONNS_MS;
+		if (distributor_weighted(d))
+			distributor_read_conns(d);
+		else
+			d->have_conns = false;
+	}
+	return changed;
+}
+
+/* ---- displays ---- */
+
+char *distributor_show_ports(struct distributor *d, const struct plex *p,
+                             const struct plex_facts *local, bool json,
+                             const char *(*name_of)(const void *data, uint32_t id),
+                             const void *data)
+{
+	struct show_dist_ctx ctx = {.name_of = name_of, .data = data};
+
+	/* The same derivation as the last update, with fresh flow counts: the
+	 * distributor's targets then show their connections. */
+	distributor_read_conns(d);
+	distributor_derive(d, p, local);
+	ctx.self = d->self;
+	ctx.view = &d->view;
+	return show_dist_ports(&ctx, json);
+}
+
+struct distributor_vcrt {
+	struct show_dist_conn *v;
+	size_t n, cap;
+	const struct distributor *d;
+};
+
+static int distributor_vcrt_push(struct distributor_vcrt *c, const struct show_dist_conn *row)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct show_dist_conn *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *row;
+	return 0;
+}
+
+static int distributor_vcrt_flow(const struct dp_flow_info *f, void *data)
+{
+	struct distributor_vcrt *c = data;
+	struct show_dist_conn row = {
+	    .dvipa = f->dvipa,
+	    .port = f->dvipa_port,
+	    .client = f->client,
+	    .client_port = f->client_port,
+	    .target = f->target.node_id,
+	    .state = f->closing ? "CLOSING" : "ACTIVE",
+	    .distributed = true,
+	};
+
+	return distributor_vcrt_push(c, &row);
+}
+
+char *distributor_show_connections(struct distributor *d, bool json,
+                                   const char *(*name_of)(const void *data, uint32_t id),
+                                   const void *data)
+{
+	struct distributor_vcrt c = {.d = d};
+	struct show_dist_ctx ctx = {
+	    .self = d->self, .view = &d->view, .name_of = name_of, .data = data};
+	char *out;
+	int err = 0;
+
+	/* As distributor: the flow table. */
+	if (d->dp)
+		err = dp_flow_foreach(d->dp, distributor_vcrt_flow, &c);
+	/* As target: the connections this node's stack has on its target ports. */
+	for (size_t i = 0; err >= 0 && i < d->view.n_services; i++) {
+		const struct dist_service *s = &d->view.services[i];
+		struct diag_conn *v = NULL;
+		size_t n = 0;
+		bool target = false;
+
+		for (size_t j = 0; j < s->n_targets && !target; j++)
+			target = d->view.targets[s->first_target + j].node_id == d->self;
+		if (!target || diag_conns(d->diag, &s->dvipa, s->port, &v, &n) < 0)
+			continue;
+		for (size_t j = 0; j < n && err >= 0; j++) {
+			struct show_dist_conn row = {
+			    .dvipa = s->dvipa,
+			    .port = s->port,
+			    .client = v[j].remote,
+			    .client_port = v[j].remote_port,
+			    .target = d->self,
+			    .state = diag_tcp_state_name(v[j].state),
+			};
+
+			err = distributor_vcrt_push(&c, &row);
+		}
+		free(v);
+	}
+	if (err < 0) {
+		free(c.v);
+		errno = -err;
+		return NULL;
+	}
+	ctx.rows = c.v;
+	ctx.n_rows = c.n;
+	out = show_dist_connections(&ctx, json);
+	free(c.v);
+	return out;
+}
