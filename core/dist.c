@@ -80,23 +80,27 @@ static bool dist_eligible(const struct dist_target *t)
 	return t->ready > 0 && !(t->flags & DIST_TARGET_QUIESCED);
 }
 
-/* WEIGHTEDACTIVE with active counts: target i should hold
- * w_i / W of the active connections. Looking ahead N new connections, it
- * gets the share it lacks to be there, w_i * (A + N) / W - a_i (times W to
- * stay in integers, never below 0). Once the counts are proportional, the
- * shares are the weights again. N grows with A so that a table built from
- * counts a few hundred milliseconds old does not overshoot much. */
+/* WEIGHTEDACTIVE with active counts: target i should hold w_i / W of the
+ * active connections A. Looking ahead N new connections, it gets the share
+ * it lacks to be there: w_i * (A + N) / W - a_i (times W to stay in
+ * integers, never below 0). Once the counts are proportional the shares are
+ * the weights again; a target far behind takes nearly everything until it
+ * catches up. N is what arrived since the counts before (at least W): the
+ * table stays in place about that long before fresh counts replace it, so
+ * it neither overshoots nor lags (a fixed small N made the shares swing
+ * from one count to the next). */
 static void dist_weighted_active(const struct dist_target *t, size_t n, uint64_t *share)
 {
-	uint64_t a_sum = 0, w_sum = 0, ahead;
+	uint64_t a_sum = 0, w_sum = 0, recent = 0, ahead;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!share[i])
 			continue;
 		a_sum += t[i].active;
 		w_sum += t[i].weight;
+		recent += t[i].recent;
 	}
-	ahead = w_sum + a_sum / 4;
+	ahead = recent > w_sum ? recent : w_sum;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t want, have;
 
@@ -362,6 +366,7 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 			t[i].flags |= DIST_TARGET_CONNS;
 			t[i].active = cn ? cn->active : 0;
 			t[i].total = cn ? cn->total : 0;
+			t[i].recent = cn ? cn->recent : 0;
 		}
 	}
 	return dist_slots(d->method, t, n, mine, s->slots, &s->n_slots);

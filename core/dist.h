@@ -103,6 +103,7 @@ struct dist_conns {
 	uint32_t node_id;
 	uint32_t active; /* no FIN or RST seen yet */
 	uint32_t total;  /* every flow it knows, closing ones included */
+	uint32_t recent; /* new flows since the counts before */
 };
 
 struct dist_input {
@@ -134,6 +135,7 @@ struct dist_target {
 	uint8_t backup_rank;     /* HOTSTANDBY BACKUP rank, 0 when not a backup */
 	uint32_t ready;          /* its Rdy for the port, as it announced */
 	uint32_t active, total;  /* with DIST_TARGET_CONNS */
+	uint32_t recent;         /* new connections since the counts before (idem) */
 	uint32_t flags;          /* DIST_TARGET_* */
 	uint16_t slots;          /* its slots in the dispatch table */
 };
@@ -180,7 +182,8 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
  *     in order.
  *   WEIGHTEDACTIVE: shares proportional to WEIGHT, interleaved; with
  *     use_active, biased towards targets whose active connections lag behind
- *     their share, so that active connections become proportional.
+ *     their share, so that active connections become proportional (looking
+ *     ahead as many connections as `recent` says arrived lately).
  *   HOTSTANDBY: the PREFERRED target alone while it is ready, else the ready
  *     BACKUP with the highest rank (then the lowest index).
  * -EINVAL on a bad method or n. */

@@ -64,6 +64,8 @@ struct distributor {
 	struct dist_conns *conns;
 	size_t n_conns;
 	bool have_conns;
+	struct dist_conns *prev_conns; /* the counts before: what arrived since */
+	size_t n_prev_conns;
 	uint64_t next_conns_ms;
 
 	/* What is programmed. */
@@ -282,6 +284,7 @@ void distributor_free(struct distributor *d)
 		dist_facts_clear(&d->peers[i].facts);
 	dist_view_clear(&d->view);
 	free(d->conns);
+	free(d->prev_conns);
 	free(d->svcs);
 	free(d->members);
 	free(d->target_dvipas.v);
@@ -376,11 +379,18 @@ static int distributor_count_flow(const struct dp_flow_info *f, void *data)
 	return 0;
 }
 
-/* Counts the flows of the data plane per service and target. */
+/* Counts the flows of the data plane per service and target, and how many
+ * are new since the counts before. */
 static void distributor_read_conns(struct distributor *d)
 {
+	struct dist_conns *swap = d->prev_conns;
 	int err;
 
+	if (d->have_conns) {
+		d->prev_conns = d->conns;
+		d->n_prev_conns = d->n_conns;
+		d->conns = swap;
+	}
 	d->n_conns = 0;
 	d->have_conns = false;
 	if (!d->dp)
@@ -389,6 +399,18 @@ static void distributor_read_conns(struct distributor *d)
 	if (err < 0) {
 		log_debug("reading the flow table: %s", strerror(-err));
 		return;
+	}
+	for (size_t i = 0; i < d->n_conns; i++) {
+		struct dist_conns *c = &d->conns[i];
+		uint32_t before = 0;
+
+		for (size_t j = 0; j < d->n_prev_conns; j++)
+			if (d->prev_conns[j].port == c->port &&
+			    d->prev_conns[j].node_id == c->node_id &&
+			    ipaddr_equal(&d->prev_conns[j].dvipa, &c->dvipa))
+				before = d->prev_conns[j].total;
+		/* The LRU may have dropped old flows meanwhile: never below 0. */
+		c->recent = c->total > before ? c->total - before : 0;
 	}
 	d->have_conns = true;
 }

@@ -99,11 +99,11 @@ static const struct {
     /* Without use_active, counts are ignored. */
     {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a50 Rw2 Rw3", false, "1 2 3"},
     /* Equal counts, 1:2:3 weights: the first has more than its share. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a20 Rw2a20 Rw3a20", true, "0 14 41"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a20 Rw2a20 Rw3a20", true, "0 2 13"},
     /* One target emptied: the others have more than their share, it takes
      * everything until it catches up. */
     {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a0", true, "0 0 1"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a25", true, "7 14 36"},
+    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a25", true, "1 2 33"},
     /* A quiesced target's connections do not count. */
     {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1 Qw1a100 Rw1", true, "1 0 1"},
     {CONFIG_DIST_HOTSTANDBY, "RP Rb10 Rb20", false, "1 0 0"},
@@ -198,38 +198,53 @@ TEST(dist_slots_weighted_windows)
 	}
 }
 
-/* The distributor rebuilds the table every few connections from its flow
- * counts (long-lived connections, none ends): active connections end
- * proportional to the weights. Then the third target's connections all end,
- * and the next ones go mostly there until the proportions are back. */
-TEST(dist_slots_weighted_active_converges)
+/* The distributor rebuilds the table every K connections from its flow
+ * counts (long-lived connections, none ends), telling how many arrived
+ * since: active connections end proportional to the weights, whatever K.
+ * Then the third target's connections all end, and the next ones go there
+ * until the proportions are back. */
+static void td_open(struct dist_target *t, int conns, int every, uint32_t *rr)
 {
-	struct dist_target t[3];
 	uint8_t slots[DIST_SLOTS];
 	uint16_t n_slots = 0;
-	uint32_t rr = 7; /* wherever the pointer stands */
+	uint32_t before[3] = {0};
 
-	td_targets(t, "Rw1 Rw2 Rw3");
-	for (int conn = 0; conn < 60; conn++) {
-		if (conn % 5 == 0)
-			CHECK_INT(
-			    dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots), 0);
-		t[slots[rr++ % n_slots]].active++;
+	for (int conn = 0; conn < conns; conn++) {
+		if (conn % every == 0) {
+			for (int i = 0; i < 3; i++) {
+				t[i].recent = conn ? t[i].active - before[i] : 0;
+				before[i] = t[i].active;
+			}
+			dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots);
+		}
+		t[slots[(*rr)++ % n_slots]].active++;
 	}
-	CHECK(abs((int)t[0].active - 10) <= 1 && abs((int)t[1].active - 20) <= 1 &&
-	      abs((int)t[2].active - 30) <= 1);
-	t[2].active = 0;
-	for (int conn = 0; conn < 60; conn++) {
-		if (conn % 5 == 0)
-			CHECK_INT(
-			    dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots), 0);
-		t[slots[rr++ % n_slots]].active++;
+}
+
+TEST(dist_slots_weighted_active_converges)
+{
+	static const int every[] = {1, 3, 5, 10, 20, 40};
+
+	for (size_t e = 0; e < sizeof(every) / sizeof(every[0]); e++) {
+		struct dist_target t[3];
+		uint32_t rr = 7 * (uint32_t)e; /* wherever the pointer stands */
+
+		td_targets(t, "Rw1 Rw2 Rw3");
+		td_open(t, 60, every[e], &rr);
+		if (abs((int)t[0].active - 10) > 2 || abs((int)t[1].active - 20) > 2 ||
+		    abs((int)t[2].active - 30) > 2)
+			unit_fail(__FILE__, __LINE__, "every %d: active %u %u %u, want 10 20 30",
+			          every[e], t[0].active, t[1].active, t[2].active);
+		t[2].active = 0;
+		td_open(t, 60, every[e], &rr);
+		/* 90 active: 15, 30, 45 wanted; the first two had 10 and 20 already. */
+		if (abs((int)t[0].active - 15) > 3 || abs((int)t[1].active - 30) > 3 ||
+		    abs((int)t[2].active - 45) > 3)
+			unit_fail(__FILE__, __LINE__,
+			          "every %d: active %u %u %u after the third emptied, want about "
+			          "15 30 45",
+			          every[e], t[0].active, t[1].active, t[2].active);
 	}
-	/* 90 active: 15, 30, 45 wanted. */
-	if (abs((int)t[0].active - 15) > 2 || abs((int)t[1].active - 30) > 2 ||
-	    abs((int)t[2].active - 45) > 2)
-		unit_fail(__FILE__, __LINE__, "active %u %u %u, want about 15 30 45", t[0].active,
-		          t[1].active, t[2].active);
 }
 
 /* ---- facts ---- */
@@ -794,8 +809,8 @@ TEST(dist_view_weighted_active_with_flow_counts)
 	struct td_plex t;
 	struct dist_view v = {0};
 	struct dist_conns conns[] = {
-	    {td_addr("10.0.0.10"), 81, 2, 20, 25},
-	    {td_addr("10.0.0.10"), 81, 3, 0, 40},
+	    {td_addr("10.0.0.10"), 81, 2, 20, 25, 0},
+	    {td_addr("10.0.0.10"), 81, 3, 0, 40, 0},
 	};
 	const struct dist_service *s;
 	struct ipaddr d4 = td_addr("10.0.0.10");
