@@ -287,11 +287,14 @@ cmp_ok "$(count_of n3 "$got")" -ge 9 "and gets its share again ($got)"
 # ---- quiesce ----------------------------------------------------------------
 
 note "--- quiesce / resume"
-# One long-lived echo connection per node on port 17000 (round robin).
+# One long-lived echo connection per node on port 17000 (round robin),
+# written through a fifo whose fd is QFD[k].
+QFD=()
 for k in 1 2 3; do
 	mkfifo "$PLEX_DIR/q$k.in"
 	plex_client socat -t 5 - TCP:$A:17000 <"$PLEX_DIR/q$k.in" >"$PLEX_DIR/q$k.out" 2>&1 &
-	eval "exec {qfd$k}>\"$PLEX_DIR/q$k.in\""
+	exec {fd}>"$PLEX_DIR/q$k.in"
+	QFD[k]=$fd
 	plex_poll 5 test -s "$PLEX_DIR/q$k.out"
 done
 QN=
@@ -305,8 +308,7 @@ got=$(socat_spread $A 17000 30)
 note "30 connections to port 17000 with n3 quiesced: $got"
 is "$(count_of n3 "$got")" 0 "a quiesced target gets no new connection"
 ok "the others take every connection ($got)" counts_within "$got" 14 16 n1 n2
-qfd=qfd$QN
-echo "still-there" >&"${!qfd}"
+[ -z "$QN" ] || echo "still-there" >&"${QFD[QN]}"
 ok "its existing connection goes on" plex_poll 5 grep -q still-there "$PLEX_DIR/q$QN.out"
 got=$(spread "http://$A/" 30)
 cmp_ok "$(count_of n3 "$got")" -ge 9 "port 80 is not quiesced on n3 ($got)"
@@ -321,8 +323,9 @@ ok "n1 shows n3 without flags again" plex_poll 5 field_is 1 $A 17000 3 flags ""
 got=$(socat_spread $A 17000 30)
 cmp_ok "$(count_of n3 "$got")" -ge 9 "after resume n3 gets new connections again ($got)"
 for k in 1 2 3; do
-	echo "bye-$k" >&"$(eval echo "\$qfd$k")"
-	eval "exec {qfd$k}>&-"
+	echo "bye-$k" >&"${QFD[k]}"
+	fd=${QFD[k]}
+	exec {fd}>&-
 done
 wait_all_q()
 {
