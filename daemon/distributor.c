@@ -13,8 +13,8 @@
 #include "core/wire_dist.h"
 #include "daemon/log.h"
 #include "daemon/show_dist.h"
+#include "daemon/target.h"
 #include "dataplane/dataplane.h"
-#include "net/sysctl.h"
 
 /* How often flow counts are read for WEIGHTEDACTIVE, and how long to wait
  * before trying to load the data plane again after a failure. */
@@ -36,22 +36,20 @@ struct distributor_member {
 	uint32_t node_id;
 };
 
-/* A set of addresses, kept sorted. */
-struct distributor_addrs {
+/* Flow counts per service and target. */
+struct distributor_counts {
+	struct dist_conns *v;
 	size_t n;
-	struct ipaddr *v;
 };
 
 struct distributor {
 	const struct config *config;
-	int ifindex, lo_ifindex;
+	int ifindex;
 	struct addr_handle *addr;
-	struct diag_handle *diag;
+	struct target *target;
 
 	struct dp *dp;
 	uint64_t dp_retry_ms;
-	bool sysctls_set;
-	int old_arp_ignore, old_arp_announce;
 
 	/* What this node announces; its ready list is refreshed by the tick. */
 	struct dist_facts local;
@@ -60,12 +58,10 @@ struct distributor {
 	struct dist_view view;
 	uint32_t self;
 
-	/* Flow counts of the services this node distributes. */
-	struct dist_conns *conns;
-	size_t n_conns;
+	/* Flow counts of the services this node distributes, for
+	 * WEIGHTEDACTIVE, and the counts before (what arrived since). */
+	struct distributor_counts conns, prev_conns;
 	bool have_conns;
-	struct dist_conns *prev_conns; /* the counts before: what arrived since */
-	size_t n_prev_conns;
 	uint64_t next_conns_ms;
 
 	/* What is programmed. */
@@ -75,43 +71,8 @@ struct distributor {
 	size_t n_svcs;
 	struct distributor_member *members;
 	size_t n_members;
-	struct distributor_addrs target_dvipas; /* in the data plane's target map */
-	struct distributor_addrs lo;            /* on lo, put there (or adopted) by us */
+	struct target_addrs target_dvipas; /* in the data plane's target map */
 };
-
-/* ---- small sets ---- */
-
-static bool distributor_addrs_has(const struct distributor_addrs *s, const struct ipaddr *a)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (ipaddr_equal(&s->v[i], a))
-			return true;
-	return false;
-}
-
-static int distributor_addrs_add(struct distributor_addrs *s, const struct ipaddr *a)
-{
-	struct ipaddr *v;
-
-	if (distributor_addrs_has(s, a))
-		return 0;
-	v = realloc(s->v, (s->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	v[s->n++] = *a;
-	s->v = v;
-	return 0;
-}
-
-static void distributor_addrs_del(struct distributor_addrs *s, const struct ipaddr *a)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (ipaddr_equal(&s->v[i], a)) {
-			s->v[i] = s->v[--s->n];
-			return;
-		}
-	}
-}
 
 /* ---- the data plane ---- */
 
@@ -135,30 +96,6 @@ static int distributor_libbpf_print(enum libbpf_print_level level, const char *f
 	else
 		log_debug("libbpf: %s", line);
 	return 0;
-}
-
-/* Targets must not answer ARP for the DVIPA they hold on lo, nor use it as
- * the source of their own ARP requests (docs/dataplane.md, Sysctls). The
- * kernel takes the larger of "all" and the interface's value, so setting
- * the interface is enough. */
-static void distributor_sysctls(struct distributor *d, bool on)
-{
-	const char *ifname = d->config->interface;
-
-	if (on && !d->sysctls_set) {
-		if (sysctl_if_set(4, ifname, "arp_ignore", 1, &d->old_arp_ignore) < 0 ||
-		    sysctl_if_set(4, ifname, "arp_announce", 2, &d->old_arp_announce) < 0) {
-			log_warn("cannot set arp_ignore / arp_announce on %s: targets may answer "
-			         "ARP for their DVIPAs",
-			         ifname);
-			return;
-		}
-		d->sysctls_set = true;
-	} else if (!on && d->sysctls_set) {
-		sysctl_if_set(4, ifname, "arp_ignore", d->old_arp_ignore, NULL);
-		sysctl_if_set(4, ifname, "arp_announce", d->old_arp_announce, NULL);
-		d->sysctls_set = false;
-	}
 }
 
 static void distributor_mss(struct distributor *d)
@@ -200,7 +137,7 @@ static bool distributor_need_dp(struct distributor *d, uint64_t now_ms)
 	}
 	log_info("BPF data plane attached to %s", d->config->interface);
 	distributor_mss(d);
-	distributor_sysctls(d, true);
+	target_sysctls(d->target, true);
 	d->dp_node_id = 0;
 	d->n_svcs = 0;
 	d->n_members = 0;
@@ -221,13 +158,9 @@ int distributor_new(const struct config *config, int ifindex, struct addr_handle
 	d->config = config;
 	d->ifindex = ifindex;
 	d->addr = addr;
-	d->diag = diag;
-	d->lo_ifindex = addr_ifindex("lo");
-	if (d->lo_ifindex < 0) {
-		err = d->lo_ifindex;
-		log_err("no loopback interface: %s", strerror(-err));
+	err = target_new(config, addr, diag, &d->target);
+	if (err < 0)
 		goto fail;
-	}
 	err = dist_facts_set_config(&d->local, config);
 	if (err < 0) {
 		log_err("profile: VIPADISTRIBUTE statements: %s", strerror(-err));
@@ -256,39 +189,25 @@ fail:
 	return err;
 }
 
-static int distributor_lo_del(struct distributor *d, const struct ipaddr *a)
-{
-	int err = addr_del(d->addr, d->lo_ifindex, a, (uint8_t)ipaddr_max_prefix(a));
-
-	return err == -EADDRNOTAVAIL ? 0 : err;
-}
-
 void distributor_free(struct distributor *d)
 {
-	char text[IPADDR_STRLEN];
-
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->lo.n; i++)
-		if (distributor_lo_del(d, &d->lo.v[i]) == 0)
-			log_info("target DVIPA %s removed from lo",
-			         ipaddr_format(&d->lo.v[i], text, sizeof(text)));
 	if (d->dp) {
 		dp_detach(d->dp);
 		dp_free(d->dp);
 		log_info("BPF data plane detached from %s", d->config->interface);
 	}
-	distributor_sysctls(d, false);
+	target_free(d->target);
 	dist_facts_clear(&d->local);
 	for (size_t i = 0; i < d->n_peers; i++)
 		dist_facts_clear(&d->peers[i].facts);
 	dist_view_clear(&d->view);
-	free(d->conns);
-	free(d->prev_conns);
+	free(d->conns.v);
+	free(d->prev_conns.v);
 	free(d->svcs);
 	free(d->members);
-	free(d->target_dvipas.v);
-	free(d->lo.v);
+	target_addrs_clear(&d->target_dvipas);
 	free(d);
 }
 
@@ -356,20 +275,20 @@ const struct dist_view *distributor_view(const struct distributor *d)
 
 static int distributor_count_flow(const struct dp_flow_info *f, void *data)
 {
-	struct distributor *d = data;
+	struct distributor_counts *cs = data;
 	struct dist_conns *c = NULL;
 
-	for (size_t i = 0; i < d->n_conns && !c; i++)
-		if (d->conns[i].port == f->dvipa_port && d->conns[i].node_id == f->target.node_id &&
-		    ipaddr_equal(&d->conns[i].dvipa, &f->dvipa))
-			c = &d->conns[i];
+	for (size_t i = 0; i < cs->n && !c; i++)
+		if (cs->v[i].port == f->dvipa_port && cs->v[i].node_id == f->target.node_id &&
+		    ipaddr_equal(&cs->v[i].dvipa, &f->dvipa))
+			c = &cs->v[i];
 	if (!c) {
-		struct dist_conns *v = realloc(d->conns, (d->n_conns + 1) * sizeof(*v));
+		struct dist_conns *v = realloc(cs->v, (cs->n + 1) * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
-		d->conns = v;
-		c = &v[d->n_conns++];
+		cs->v = v;
+		c = &v[cs->n++];
 		*c = (struct dist_conns){
 		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
 	}
@@ -379,44 +298,52 @@ static int distributor_count_flow(const struct dp_flow_info *f, void *data)
 	return 0;
 }
 
-/* Counts the flows of the data plane per service and target, and how many
- * are new since the counts before. */
+/* Counts the flows of the data plane per service and target into *cs, and
+ * how many are new since the counts in before (may be NULL). */
+static int distributor_count(struct distributor *d, struct distributor_counts *cs,
+                             const struct distributor_counts *before)
+{
+	int err;
+
+	cs->n = 0;
+	if (!d->dp)
+		return -ENODEV;
+	err = dp_flow_foreach(d->dp, distributor_count_flow, cs);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < cs->n; i++) {
+		struct dist_conns *c = &cs->v[i];
+		uint32_t old = 0;
+
+		for (size_t j = 0; before && j < before->n; j++)
+			if (before->v[j].port == c->port && before->v[j].node_id == c->node_id &&
+			    ipaddr_equal(&before->v[j].dvipa, &c->dvipa))
+				old = before->v[j].total;
+		/* The LRU may have dropped old flows meanwhile: never below 0. */
+		c->recent = c->total > old ? c->total - old : 0;
+	}
+	return 0;
+}
+
+/* Fresh counts for WEIGHTEDACTIVE; the last ones become the counts before. */
 static void distributor_read_conns(struct distributor *d)
 {
-	struct dist_conns *swap = d->prev_conns;
+	struct distributor_counts swap = d->prev_conns;
 	int err;
 
 	if (d->have_conns) {
 		d->prev_conns = d->conns;
-		d->n_prev_conns = d->n_conns;
 		d->conns = swap;
 	}
-	d->n_conns = 0;
-	d->have_conns = false;
-	if (!d->dp)
-		return;
-	err = dp_flow_foreach(d->dp, distributor_count_flow, d);
-	if (err < 0) {
+	err = distributor_count(d, &d->conns, d->have_conns ? &d->prev_conns : NULL);
+	d->have_conns = err == 0;
+	if (err < 0 && err != -ENODEV)
 		log_debug("reading the flow table: %s", strerror(-err));
-		return;
-	}
-	for (size_t i = 0; i < d->n_conns; i++) {
-		struct dist_conns *c = &d->conns[i];
-		uint32_t before = 0;
-
-		for (size_t j = 0; j < d->n_prev_conns; j++)
-			if (d->prev_conns[j].port == c->port &&
-			    d->prev_conns[j].node_id == c->node_id &&
-			    ipaddr_equal(&d->prev_conns[j].dvipa, &c->dvipa))
-				before = d->prev_conns[j].total;
-		/* The LRU may have dropped old flows meanwhile: never below 0. */
-		c->recent = c->total > before ? c->total - before : 0;
-	}
-	d->have_conns = true;
 }
 
-static void distributor_derive(struct distributor *d, const struct plex *p,
-                               const struct plex_facts *local)
+static int distributor_derive_view(struct distributor *d, const struct plex *p,
+                                   const struct plex_facts *local,
+                                   const struct distributor_counts *conns, struct dist_view *ret)
 {
 	struct dist_input in = {
 	    .plex = p,
@@ -424,16 +351,27 @@ static void distributor_derive(struct distributor *d, const struct plex *p,
 	    .local_dist = &d->local,
 	    .peers = d->peers,
 	    .n_peers = d->n_peers,
-	    .conns = d->have_conns ? d->conns : NULL,
-	    .n_conns = d->n_conns,
+	    .conns = conns ? conns->v : NULL,
+	    .n_conns = conns ? conns->n : 0,
 	};
+	static const struct dist_conns none;
+
+	/* Counts known to be zero are still counts. */
+	if (conns && !in.conns)
+		in.conns = &none;
+	if (p && local->node_id != plex_self(p))
+		in.plex = NULL;
+	return dist_view(&in, ret);
+}
+
+static void distributor_derive(struct distributor *d, const struct plex *p,
+                               const struct plex_facts *local)
+{
 	struct dist_view v = {0};
 	int err;
 
 	d->self = local->node_id;
-	if (p && local->node_id != plex_self(p))
-		in.plex = NULL;
-	err = dist_view(&in, &v);
+	err = distributor_derive_view(d, p, local, d->have_conns ? &d->conns : NULL, &v);
 	if (err < 0) {
 		log_err("distribution: cannot derive the state: %s", strerror(-err));
 		return;
@@ -459,92 +397,38 @@ static bool distributor_holds(const struct plex_facts *local, const struct ipadd
  * holds them, or is about to: it is their distributor) and in the data
  * plane's target map. */
 static void distributor_targets(const struct distributor *d, const struct plex_facts *local,
-                                struct distributor_addrs *ret_targets,
-                                struct distributor_addrs *ret_lo)
+                                struct target_addrs *ret_targets, struct target_addrs *ret_lo)
 {
 	for (size_t i = 0; i < d->view.n_services; i++) {
 		const struct dist_service *s = &d->view.services[i];
 
 		if (!(dist_view_role(&d->view, d->self, &s->dvipa) & DIST_ROLE_DEST))
 			continue;
-		distributor_addrs_add(ret_targets, &s->dvipa);
+		target_addrs_add(ret_targets, &s->dvipa);
 		if (!distributor_holds(local, &s->dvipa) && s->distributor != d->self)
-			distributor_addrs_add(ret_lo, &s->dvipa);
+			target_addrs_add(ret_lo, &s->dvipa);
 	}
 }
 
-static int distributor_lo_add(struct distributor *d, const struct ipaddr *a)
-{
-	/* No lifetime: connections of a target must outlive a dvipad restart.
-	 * IPv6: deprecated at once, so that this node's own connections never
-	 * pick it as their source. */
-	struct addr_spec s = {
-	    .ifindex = d->lo_ifindex,
-	    .addr = *a,
-	    .prefix_len = (uint8_t)ipaddr_max_prefix(a),
-	    .valid_lft = ADDR_LIFETIME_FOREVER,
-	    .preferred_lft = a->family == IPADDR_V6 ? 0 : ADDR_LIFETIME_FOREVER,
-	};
-
-	return addr_add(d->addr, &s);
-}
-
-static void distributor_reconcile_lo(struct distributor *d, const struct distributor_addrs *want)
+static void distributor_reconcile_targets(struct distributor *d, const struct target_addrs *want)
 {
 	char text[IPADDR_STRLEN];
 	int err;
 
 	for (size_t i = 0; i < want->n; i++) {
-		if (distributor_addrs_has(&d->lo, &want->v[i]))
-			continue;
-		ipaddr_format(&want->v[i], text, sizeof(text));
-		err = distributor_lo_add(d, &want->v[i]);
-		if (err < 0) {
-			log_err("cannot add target DVIPA %s to lo: %s", text, strerror(-err));
-			continue;
-		}
-		distributor_addrs_add(&d->lo, &want->v[i]);
-		log_info("target DVIPA %s added to lo", text);
-	}
-	for (size_t i = 0; i < d->lo.n;) {
-		struct ipaddr a = d->lo.v[i];
-
-		if (distributor_addrs_has(want, &a)) {
-			i++;
-			continue;
-		}
-		err = distributor_lo_del(d, &a);
-		ipaddr_format(&a, text, sizeof(text));
-		if (err < 0) {
-			log_err("cannot remove target DVIPA %s from lo: %s", text, strerror(-err));
-			i++;
-			continue;
-		}
-		distributor_addrs_del(&d->lo, &a);
-		log_info("target DVIPA %s removed from lo", text);
-	}
-}
-
-static void distributor_reconcile_targets(struct distributor *d,
-                                          const struct distributor_addrs *want)
-{
-	char text[IPADDR_STRLEN];
-	int err;
-
-	for (size_t i = 0; i < want->n; i++) {
-		if (distributor_addrs_has(&d->target_dvipas, &want->v[i]))
+		if (target_addrs_has(&d->target_dvipas, &want->v[i]))
 			continue;
 		err = dp_target_dvipa_add(d->dp, &want->v[i]);
 		if (err < 0)
 			log_err("data plane: cannot serve %s as a target: %s",
 			        ipaddr_format(&want->v[i], text, sizeof(text)), strerror(-err));
 		else
-			distributor_addrs_add(&d->target_dvipas, &want->v[i]);
+			target_addrs_add(&d->target_dvipas, &want->v[i]);
 	}
 	for (size_t i = 0; i < d->target_dvipas.n;) {
 		struct ipaddr a = d->target_dvipas.v[i];
 
-		if (distributor_addrs_has(want, &a)) {
+		if (target_addrs_has(want, &a)) {
 			i++;
 			continue;
 		}
@@ -555,7 +439,7 @@ static void distributor_reconcile_targets(struct distributor *d,
 			i++;
 			continue;
 		}
-		distributor_addrs_del(&d->target_dvipas, &a);
+		target_addrs_del(&d->target_dvipas, &a);
 	}
 }
 
@@ -779,19 +663,19 @@ static bool distributor_involved(const struct distributor *d)
 void distributor_update(struct distributor *d, const struct plex *p, const struct plex_facts *local,
                         uint64_t now_ms)
 {
-	struct distributor_addrs targets = {0}, lo = {0};
+	struct target_addrs targets = {0}, lo = {0};
 
 	distributor_derive(d, p, local);
 	distributor_targets(d, local, &targets, &lo);
-	distributor_reconcile_lo(d, &lo);
+	target_set_lo(d->target, &lo);
 	if (distributor_involved(d) && distributor_need_dp(d, now_ms)) {
 		distributor_reconcile_node(d, local);
 		distributor_reconcile_members(d, p, local);
 		distributor_reconcile_targets(d, &targets);
 		distributor_reconcile_services(d);
 	}
-	free(targets.v);
-	free(lo.v);
+	target_addrs_clear(&targets);
+	target_addrs_clear(&lo);
 }
 
 /* ---- the tick ---- */
@@ -843,59 +727,38 @@ static bool distributor_plex_addrs(struct distributor *d, const struct plex *p,
 	return true;
 }
 
+struct distributor_serve {
+	const struct distributor *d;
+	const struct plex_facts *local;
+};
+
 /* Whether this node can take connections for dvipa now: it holds it on its
  * LAN interface (local delivery), or on lo with the data plane decapsulating. */
-static bool distributor_can_serve(const struct distributor *d, const struct plex_facts *local,
-                                  const struct ipaddr *dvipa)
+static bool distributor_can_serve(const void *data, const struct ipaddr *dvipa)
 {
-	if (distributor_holds(local, dvipa))
+	const struct distributor_serve *c = data;
+
+	if (distributor_holds(c->local, dvipa))
 		return true;
-	return d->dp && distributor_addrs_has(&d->lo, dvipa) &&
-	       distributor_addrs_has(&d->target_dvipas, dvipa);
+	return c->d->dp && target_on_lo(c->d->target, dvipa) &&
+	       target_addrs_has(&c->d->target_dvipas, dvipa);
 }
 
-/* Rdy of every port this node is a target of: the listeners that take
- * DVIPA:port (sock_diag). True when the list changed. */
+/* Rdy of every port this node is a target of. True when it changed. */
 static bool distributor_ready(struct distributor *d, const struct plex_facts *local)
 {
-	struct diag_listener *l = NULL;
-	size_t n_l = 0;
+	struct distributor_serve c = {.d = d, .local = local};
 	struct dist_ready *v = NULL;
 	size_t n = 0;
-	bool changed;
 	int err;
 
-	if (!d->view.n_services)
-		goto compare;
-	err = diag_listeners(d->diag, &l, &n_l);
+	err = target_ready(d->target, &d->view, d->self, distributor_can_serve, &c, &v, &n);
 	if (err < 0) {
 		log_debug("listing listeners: %s", strerror(-err));
 		return false;
 	}
-	for (size_t i = 0; i < d->view.n_services; i++) {
-		const struct dist_service *s = &d->view.services[i];
-		bool target = false;
-		uint32_t ready = 0;
-
-		for (size_t j = 0; j < s->n_targets && !target; j++)
-			target = d->view.targets[s->first_target + j].node_id == d->self;
-		if (!target || !distributor_can_serve(d, local, &s->dvipa))
-			continue;
-		for (size_t j = 0; j < n_l; j++)
-			ready += diag_listener_accepts(&l[j], &s->dvipa, s->port);
-		if (!ready || n == DIST_MAX_PORTS)
-			continue;
-		if (!v && !(v = calloc(d->view.n_services, sizeof(*v)))) {
-			free(l);
-			return false;
-		}
-		v[n++] = (struct dist_ready){.dvipa = s->dvipa, .port = s->port, .ready = ready};
-	}
-	free(l);
-compare:
-	/* Services come sorted by (DVIPA, port): so is v. */
-	changed = n != d->local.n_ready || (n && memcmp(v, d->local.ready, n * sizeof(*v)) != 0);
-	if (!changed) {
+	/* Both are sorted like the services. */
+	if (n == d->local.n_ready && (!n || memcmp(v, d->local.ready, n * sizeof(*v)) == 0)) {
 		free(v);
 		return false;
 	}
@@ -903,56 +766,6 @@ compare:
 	d->local.ready = v;
 	d->local.n_ready = n;
 	return true;
-}
-
-/* Puts back target DVIPAs removed from lo behind our back. */
-static void distributor_repair_lo(struct distributor *d)
-{
-	struct addr_info *v = NULL;
-	size_t n = 0;
-	char text[IPADDR_STRLEN];
-
-	if (!d->lo.n || addr_list(d->addr, d->lo_ifindex, &v, &n) < 0)
-		return;
-	for (size_t i = 0; i < d->lo.n; i++) {
-		bool present = false;
-
-		for (size_t j = 0; j < n && !present; j++)
-			present = ipaddr_equal(&v[j].addr, &d->lo.v[i]);
-		if (present)
-			continue;
-		log_warn("target DVIPA %s was removed from lo behind dvipa's back: %s",
-		         ipaddr_format(&d->lo.v[i], text, sizeof(text)),
-		         distributor_lo_add(d, &d->lo.v[i]) < 0 ? "cannot restore it" : "restored");
-	}
-	free(v);
-}
-
-/* Target DVIPAs an earlier run left on lo are adopted while this node is
- * still their target; the others go, once the plex says which DVIPAs exist. */
-static void distributor_leftovers(struct distributor *d, const struct plex *p)
-{
-	struct addr_info *v = NULL;
-	size_t n = 0;
-	char text[IPADDR_STRLEN];
-
-	if (!p || !plex_quorate(p) || !plex_complete(p) ||
-	    addr_list(d->addr, d->lo_ifindex, &v, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct ipaddr *a = &v[i].addr;
-		bool dvipa = config_find_vipa(d->config, a) || plex_owner(p, a) != PLEX_NODE_NONE;
-
-		for (size_t j = 0; j < d->view.n_services && !dvipa; j++)
-			dvipa = ipaddr_equal(&d->view.services[j].dvipa, a);
-		if (!dvipa || v[i].prefix_len != ipaddr_max_prefix(a) ||
-		    distributor_addrs_has(&d->lo, a))
-			continue;
-		if (distributor_lo_del(d, a) == 0)
-			log_info("removed DVIPA %s left on lo by an earlier run",
-			         ipaddr_format(a, text, sizeof(text)));
-	}
-	free(v);
 }
 
 static bool distributor_weighted(const struct distributor *d)
@@ -972,11 +785,11 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	if (p && local->node_id == plex_self(p))
 		changed |= distributor_plex_addrs(d, p, local);
 	changed |= distributor_ready(d, local);
-	distributor_repair_lo(d);
+	target_repair(d->target);
 	/* After a change the next update may add targets: look for leftovers
 	 * once the state has settled. */
 	if (!changed)
-		distributor_leftovers(d, p);
+		target_leftovers(d->target, p, &d->view);
 	if (now_ms >= d->next_conns_ms) {
 		d->next_conns_ms = now_ms + CONNS_MS;
 		if (distributor_weighted(d))
@@ -994,25 +807,37 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
                              const char *(*name_of)(const void *data, uint32_t id),
                              const void *data)
 {
-	struct show_dist_ctx ctx = {.name_of = name_of, .data = data};
+	struct show_dist_ctx ctx = {.self = local->node_id, .name_of = name_of, .data = data};
+	struct distributor_counts counts = {0};
+	struct dist_view v = {0};
+	char *out = NULL;
+	int err;
 
-	/* The same derivation as the last update, with fresh flow counts: the
-	 * distributor's targets then show their connections. */
-	distributor_read_conns(d);
-	distributor_derive(d, p, local);
-	ctx.self = d->self;
-	ctx.view = &d->view;
-	return show_dist_ports(&ctx, json);
+	/* The last update's derivation, with counts of this moment so that
+	 * the services this node distributes show their connections. These
+	 * counts stay here: WEIGHTEDACTIVE keeps its own rhythm. */
+	err = distributor_count(d, &counts, NULL);
+	err = distributor_derive_view(d, p, local, err == 0 ? &counts : NULL, &v);
+	if (err == 0) {
+		ctx.view = &v;
+		out = show_dist_ports(&ctx, json);
+	} else {
+		errno = -err;
+	}
+	dist_view_clear(&v);
+	free(counts.v);
+	return out;
 }
 
 struct distributor_vcrt {
 	struct show_dist_conn *v;
 	size_t n, cap;
-	const struct distributor *d;
 };
 
-static int distributor_vcrt_push(struct distributor_vcrt *c, const struct show_dist_conn *row)
+static int distributor_vcrt_push(void *data, const struct show_dist_conn *row)
 {
+	struct distributor_vcrt *c = data;
+
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		struct show_dist_conn *v = realloc(c->v, cap * sizeof(*v));
@@ -1028,7 +853,6 @@ static int distributor_vcrt_push(struct distributor_vcrt *c, const struct show_d
 
 static int distributor_vcrt_flow(const struct dp_flow_info *f, void *data)
 {
-	struct distributor_vcrt *c = data;
 	struct show_dist_conn row = {
 	    .dvipa = f->dvipa,
 	    .port = f->dvipa_port,
@@ -1039,55 +863,31 @@ static int distributor_vcrt_flow(const struct dp_flow_info *f, void *data)
 	    .distributed = true,
 	};
 
-	return distributor_vcrt_push(c, &row);
+	return distributor_vcrt_push(data, &row);
 }
 
 char *distributor_show_connections(struct distributor *d, bool json,
                                    const char *(*name_of)(const void *data, uint32_t id),
                                    const void *data)
 {
-	struct distributor_vcrt c = {.d = d};
+	struct distributor_vcrt c = {0};
 	struct show_dist_ctx ctx = {
 	    .self = d->self, .view = &d->view, .name_of = name_of, .data = data};
-	char *out;
+	char *out = NULL;
 	int err = 0;
 
-	/* As distributor: the flow table. */
+	/* As distributor: the flow table; as target: this node's own stack. */
 	if (d->dp)
 		err = dp_flow_foreach(d->dp, distributor_vcrt_flow, &c);
-	/* As target: the connections this node's stack has on its target ports. */
-	for (size_t i = 0; err >= 0 && i < d->view.n_services; i++) {
-		const struct dist_service *s = &d->view.services[i];
-		struct diag_conn *v = NULL;
-		size_t n = 0;
-		bool target = false;
-
-		for (size_t j = 0; j < s->n_targets && !target; j++)
-			target = d->view.targets[s->first_target + j].node_id == d->self;
-		if (!target || diag_conns(d->diag, &s->dvipa, s->port, &v, &n) < 0)
-			continue;
-		for (size_t j = 0; j < n && err >= 0; j++) {
-			struct show_dist_conn row = {
-			    .dvipa = s->dvipa,
-			    .port = s->port,
-			    .client = v[j].remote,
-			    .client_port = v[j].remote_port,
-			    .target = d->self,
-			    .state = diag_tcp_state_name(v[j].state),
-			};
-
-			err = distributor_vcrt_push(&c, &row);
-		}
-		free(v);
-	}
-	if (err < 0) {
-		free(c.v);
+	if (err >= 0)
+		err = target_connections(d->target, &d->view, d->self, distributor_vcrt_push, &c);
+	if (err >= 0) {
+		ctx.rows = c.v;
+		ctx.n_rows = c.n;
+		out = show_dist_connections(&ctx, json);
+	} else {
 		errno = -err;
-		return NULL;
 	}
-	ctx.rows = c.v;
-	ctx.n_rows = c.n;
-	out = show_dist_connections(&ctx, json);
 	free(c.v);
 	return out;
 }

@@ -188,8 +188,11 @@ static void announce_facts(struct node *n)
 	if (!n->fabric || !n->plex)
 		return;
 	err = plex_fill_known(n->plex, &n->facts);
-	if (err == 0)
-		err = distributor_ext(n->dist, n->ext, WIRE_EXT_MAX, &ext_len);
+	if (err == 0 && distributor_ext(n->dist, n->ext, WIRE_EXT_MAX, &ext_len) < 0) {
+		/* Ownership must not wait for distribution: announce without. */
+		log_err("cannot encode this node's distribution facts; announcing without them");
+		ext_len = 0;
+	}
 	if (err == 0) {
 		n->facts.seq++;
 		err = wire_encode_facts(&n->facts, n->ext, ext_len, n->buf, WIRE_MAX_SIZE, &len);
