@@ -188,14 +188,15 @@ static void announce_facts(struct node *n)
 	if (!n->fabric || !n->plex)
 		return;
 	err = plex_fill_known(n->plex, &n->facts);
-	if (err == 0 && distributor_ext(n->dist, n->ext, WIRE_EXT_MAX, &ext_len) < 0) {
+	if (err == 0 && distributor_ext(n->dist, n->ext, (size_t)WIRE_EXT_MAX, &ext_len) < 0) {
 		/* Ownership must not wait for distribution: announce without. */
 		log_err("cannot encode this node's distribution facts; announcing without them");
 		ext_len = 0;
 	}
 	if (err == 0) {
 		n->facts.seq++;
-		err = wire_encode_facts(&n->facts, n->ext, ext_len, n->buf, WIRE_MAX_SIZE, &len);
+		err = wire_encode_facts(&n->facts, n->ext, ext_len, n->buf, (size_t)WIRE_MAX_SIZE,
+		                        &len);
 	}
 	if (err == 0)
 		err = fabric_send(n->fabric, n->buf, len);
@@ -906,8 +907,8 @@ int node_new(struct loop *l, const struct config *config, struct node **ret)
 		        err == -ENODEV ? "no such interface" : strerror(-err));
 		goto fail;
 	}
-	n->buf = malloc(WIRE_MAX_SIZE);
-	n->ext = malloc(WIRE_EXT_MAX);
+	n->buf = malloc((size_t)WIRE_MAX_SIZE);
+	n->ext = malloc((size_t)WIRE_EXT_MAX);
 	n->addr = addr_open();
 	n->announce = n->addr ? announce_open() : NULL;
 	n->diag = n->announce ? diag_open() : NULL;

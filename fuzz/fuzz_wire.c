@@ -49,8 +49,8 @@ static void fuzz_wire_dist(const struct plex *p, const struct plex_facts *f,
 
 	if (wire_dist_decode(ext->data, ext->len, &d) < 0)
 		return;
-	buf = malloc(WIRE_EXT_MAX);
-	if (!buf || wire_dist_encode(&d, buf, WIRE_EXT_MAX, &len) < 0)
+	buf = malloc((size_t)WIRE_EXT_MAX);
+	if (!buf || wire_dist_encode(&d, buf, (size_t)WIRE_EXT_MAX, &len) < 0)
 		abort();
 	if (fuzz_wire_all_known(ext->data, ext->len) &&
 	    (len != ext->len || memcmp(buf, ext->data, len) != 0))
@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t v;
 
 	fuzz_wire_check(data, size);
-	if (size < sizeof(struct wire_header) || size > WIRE_MAX_SIZE)
+	if (size < sizeof(struct wire_header) || size > (size_t)WIRE_MAX_SIZE)
 		return 0;
 	sealed = malloc(size);
 	if (!sealed)

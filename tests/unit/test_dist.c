@@ -77,40 +77,40 @@ static const char *td_shares(const struct dist_target *t, size_t n, char *buf, s
 }
 
 static const struct {
-	uint8_t method;
 	const char *targets;
-	bool use_active;
 	const char *shares;
+	uint8_t method;
+	bool use_active;
 } td_cases[] = {
-    {CONFIG_DIST_ROUNDROBIN, "R R R", false, "1 1 1"},
-    {CONFIG_DIST_ROUNDROBIN, "R - R", false, "1 0 1"},
-    {CONFIG_DIST_ROUNDROBIN, "R Q R", false, "1 0 1"},
-    {CONFIG_DIST_ROUNDROBIN, "- - Q", false, "0 0 0"},
-    {CONFIG_DIST_ROUNDROBIN, "Rw5 Rw50", false, "1 1"},
-    {CONFIG_DIST_BASEWLM, "R R", false, "1 1"},
-    {CONFIG_DIST_SERVERWLM, "R - R", false, "1 0 1"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1 Rw2 Rw3", false, "1 2 3"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw10 Rw20 Rw30", false, "1 2 3"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw10 -w20 Rw30", false, "1 0 3"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw100 Rw1", false, "100 1"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw100 Rw99 Rw98", false, "85 84 83"},
+    {"R R R", "1 1 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"R - R", "1 0 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"R Q R", "1 0 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"- - Q", "0 0 0", CONFIG_DIST_ROUNDROBIN, false},
+    {"Rw5 Rw50", "1 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"R R", "1 1", CONFIG_DIST_BASEWLM, false},
+    {"R - R", "1 0 1", CONFIG_DIST_SERVERWLM, false},
+    {"Rw1 Rw2 Rw3", "1 2 3", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw10 Rw20 Rw30", "1 2 3", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw10 -w20 Rw30", "1 0 3", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw100 Rw1", "100 1", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw100 Rw99 Rw98", "85 84 83", CONFIG_DIST_WEIGHTEDACTIVE, false},
     /* Active connections in proportion: the weights again. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a30", true, "1 2 3"},
+    {"Rw1a10 Rw2a20 Rw3a30", "1 2 3", CONFIG_DIST_WEIGHTEDACTIVE, true},
     /* Without use_active, counts are ignored. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a50 Rw2 Rw3", false, "1 2 3"},
+    {"Rw1a50 Rw2 Rw3", "1 2 3", CONFIG_DIST_WEIGHTEDACTIVE, false},
     /* Equal counts, 1:2:3 weights: the first has more than its share. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a20 Rw2a20 Rw3a20", true, "0 2 13"},
+    {"Rw1a20 Rw2a20 Rw3a20", "0 2 13", CONFIG_DIST_WEIGHTEDACTIVE, true},
     /* One target emptied: the others have more than their share, it takes
      * everything until it catches up. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a0", true, "0 0 1"},
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1a10 Rw2a20 Rw3a25", true, "1 2 33"},
+    {"Rw1a10 Rw2a20 Rw3a0", "0 0 1", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    {"Rw1a10 Rw2a20 Rw3a25", "1 2 33", CONFIG_DIST_WEIGHTEDACTIVE, true},
     /* A quiesced target's connections do not count. */
-    {CONFIG_DIST_WEIGHTEDACTIVE, "Rw1 Qw1a100 Rw1", true, "1 0 1"},
-    {CONFIG_DIST_HOTSTANDBY, "RP Rb10 Rb20", false, "1 0 0"},
-    {CONFIG_DIST_HOTSTANDBY, "-P Rb10 Rb20", false, "0 0 1"},
-    {CONFIG_DIST_HOTSTANDBY, "QP Rb10 -b20", false, "0 1 0"},
-    {CONFIG_DIST_HOTSTANDBY, "-P Rb20 Rb20", false, "0 1 0"},
-    {CONFIG_DIST_HOTSTANDBY, "-P -b10 -b20", false, "0 0 0"},
+    {"Rw1 Qw1a100 Rw1", "1 0 1", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    {"RP Rb10 Rb20", "1 0 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"-P Rb10 Rb20", "0 0 1", CONFIG_DIST_HOTSTANDBY, false},
+    {"QP Rb10 -b20", "0 1 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"-P Rb20 Rb20", "0 1 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"-P -b10 -b20", "0 0 0", CONFIG_DIST_HOTSTANDBY, false},
 };
 
 TEST(dist_slots_per_method)
@@ -205,8 +205,8 @@ TEST(dist_slots_weighted_windows)
  * until the proportions are back. */
 static void td_open(struct dist_target *t, int conns, int every, uint32_t *rr)
 {
-	uint8_t slots[DIST_SLOTS];
-	uint16_t n_slots = 0;
+	uint8_t slots[DIST_SLOTS] = {0};
+	uint16_t n_slots = 1;
 	uint32_t before[3] = {0};
 
 	for (int conn = 0; conn < conns; conn++) {
@@ -226,7 +226,7 @@ TEST(dist_slots_weighted_active_converges)
 	static const int every[] = {1, 3, 5, 10, 20, 40};
 
 	for (size_t e = 0; e < sizeof(every) / sizeof(every[0]); e++) {
-		struct dist_target t[3];
+		struct dist_target t[3] = {0};
 		uint32_t rr = 7 * (uint32_t)e; /* wherever the pointer stands */
 
 		td_targets(t, "Rw1 Rw2 Rw3");
