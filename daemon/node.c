@@ -25,6 +25,13 @@
 #define REFRESH_MS      500
 #define RECONNECT_MS    1000
 #define CONNS_MS        250
+/* After a membership change in which nodes left the corosync ring (node
+ * death, partition, corosync stopped), DVIPAs are added only this long after
+ * it: a node cut off in a minority learns of its quorum loss at the same
+ * moment the majority forms its ring, and needs a few milliseconds (more on
+ * a loaded host) to remove its addresses. A dvipad crash keeps the ring and
+ * needs no guard: its leftovers expire by themselves. */
+#define TAKEOVER_GUARD_MS 80
 /* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
  * after activation: one frame can be lost, several rarely are. */
 static const unsigned garp_schedule_ms[] = {0, 100, 300, 1000, 3000};
@@ -65,6 +72,8 @@ struct node {
 	struct garp *garps;
 	size_t n_garps;
 	uint64_t next_refresh_ms, next_conns_ms;
+	uint64_t adds_after_ms; /* TAKEOVER_GUARD_MS after nodes left the ring */
+	struct loop_timer *guard_timer;
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
@@ -233,7 +242,7 @@ static void reconcile(struct node *n, bool announce)
 		case PLEX_ACTION_ADD:
 			/* Quorum for the ring being delivered is not confirmed
 			 * yet: the quorum callback reconciles again. */
-			if (n->quorum != FABRIC_QUORUM_OK)
+			if (n->quorum != FABRIC_QUORUM_OK || loop_now_ms() < n->adds_after_ms)
 				continue;
 			err = kernel_add(n, &a->dvipa);
 			if (err < 0) {
@@ -313,6 +322,11 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
 	for (size_t i = 0; i < n_left; i++)
 		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
+	/* PENDING: this membership comes with a new corosync ring. */
+	if (n_left && n->quorum == FABRIC_QUORUM_PENDING) {
+		n->adds_after_ms = loop_now_ms() + TAKEOVER_GUARD_MS;
+		loop_timer_arm(n->guard_timer, TAKEOVER_GUARD_MS, 0);
+	}
 	if (!n->plex) {
 		n->plex = plex_new(n->facts.node_id);
 		if (!n->plex) {
@@ -385,12 +399,14 @@ static void fabric_ready(int fd, uint32_t events, void *data);
 
 static void disconnect(struct node *n)
 {
+	/* Addresses first: once the others see this node leave the group
+	 * they take its DVIPAs over at once. */
+	release_all(n);
 	for (size_t i = 0; i < n->n_fds; i++)
 		loop_del(n->loop, n->fds[i]);
 	n->n_fds = 0;
 	fabric_close(n->fabric);
 	n->fabric = NULL;
-	release_all(n);
 	plex_free(n->plex);
 	n->plex = NULL;
 	n->quorum = FABRIC_QUORUM_NONE;
@@ -672,6 +688,12 @@ int node_error(const struct node *n)
 	return n->fatal;
 }
 
+static void on_guard(struct loop_timer *t, void *data)
+{
+	(void)t;
+	reconcile(data, false);
+}
+
 /* ---- operator commands ---- */
 
 static int reply(char **ret_msg, int status, const char *fmt, ...)
@@ -838,6 +860,11 @@ int node_new(struct loop *l, const struct config *config, struct node **ret)
 	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
 	if (err < 0)
 		goto fail;
+	n->guard_timer = loop_timer_new(l, on_guard, n);
+	if (!n->guard_timer) {
+		err = -errno;
+		goto fail;
+	}
 	err = defs_from_config(&n->facts, config);
 	if (err < 0) {
 		log_err("profile: %s", strerror(-err));
@@ -868,6 +895,7 @@ void node_free(struct node *n)
 		release_all(n);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
+	loop_timer_free(n->guard_timer);
 	addr_close(n->addr);
 	announce_close(n->announce);
 	diag_close(n->diag);

@@ -597,6 +597,8 @@ plex_start_dvipad()
 		tail -n 20 "$d/log/dvipad.log" | sed 's/^/# /' >&2
 		return 1
 	fi
+	# A starting dvipad removes its predecessor's leftovers before it joins.
+	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_exempt --node-done "$i"
 }
 
 _plex_dvipactl_answers()
@@ -619,6 +621,8 @@ plex_kill_dvipad()
 	local pid
 	pid=$(plex_dvipad_pid "$1")
 	[ -n "$pid" ] || return 0
+	# Its DVIPAs stay until their lifetime runs out: the allowed exception.
+	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_exempt "$1"
 	kill -9 "$pid" 2>/dev/null || true
 	plex_poll 5 _plex_dead "$pid" || true
 }
@@ -939,16 +943,18 @@ plex_sampler_start()
 # PLEX_SAMPLER_PERIOD_US (average), PLEX_SAMPLER_PERIOD_MAX_US,
 # PLEX_SAMPLER_CONFLICTS; prints the report as TAP comments on stderr; returns
 # 1 when a DVIPA was on two live nodes at once.
-# plex_sampler_exempt I | --clear: node I's dvipad crashed while the node
-# stays up; its leftover DVIPAs are not a conflict until they expire (the
-# sampler reports the longest such window as PLEX_SAMPLER_EXEMPT_MAX_MS).
+# plex_sampler_exempt I | --node-done I | --clear: node I's dvipad crashed
+# while the node stays up; its leftover DVIPAs are not a conflict until they
+# expire (the sampler reports the longest such window as
+# PLEX_SAMPLER_EXEMPT_MAX_MS). plex_kill_dvipad and plex_start_dvipad call it.
 plex_sampler_exempt()
 {
-	if [ "$1" = --clear ]; then
-		rm -f "$PLEX_DIR/sampler.exempt"
-	else
-		echo "$1" >>"$PLEX_DIR/sampler.exempt"
-	fi
+	local f=$PLEX_DIR/sampler.exempt
+	case $1 in
+	--clear) rm -f "$f" ;;
+	--node-done) [ ! -e "$f" ] || sed -i "/^$2\$/d" "$f" ;;
+	*) echo "$1" >>"$f" ;;
+	esac
 }
 
 plex_sampler_stop()
