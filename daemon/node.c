@@ -32,6 +32,8 @@
  * a loaded host) to remove its addresses. A dvipad crash keeps the ring and
  * needs no guard: its leftovers expire by themselves. */
 #define TAKEOVER_GUARD_MS 80
+/* Used when corosync does not say its token and consensus timeouts. */
+#define RING_GUARD_DEFAULT_MS 2000
 /* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
  * after activation: one frame can be lost, several rarely are. */
 static const unsigned garp_schedule_ms[] = {0, 100, 300, 1000, 3000};
@@ -72,7 +74,11 @@ struct node {
 	struct garp *garps;
 	size_t n_garps;
 	uint64_t next_refresh_ms, next_conns_ms;
-	uint64_t adds_after_ms; /* TAKEOVER_GUARD_MS after nodes left the ring */
+	uint64_t adds_after_ms; /* no kernel adds before this (the guards) */
+	/* token + consensus: how long a node of another partition may still
+	 * believe itself quorate after a node it counted moved over here. */
+	uint32_t ring_guard_ms;
+	bool quorate_once; /* OK seen since this connection to corosync */
 	struct loop_timer *guard_timer;
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
@@ -311,6 +317,17 @@ static void release_all(struct node *n)
 
 /* ---- corosync ---- */
 
+/* No DVIPA goes into the kernel for the next ms milliseconds. */
+static void guard_adds(struct node *n, uint32_t ms)
+{
+	uint64_t until = loop_now_ms() + ms;
+
+	if (until <= n->adds_after_ms)
+		return;
+	n->adds_after_ms = until;
+	loop_timer_arm(n->guard_timer, ms, 0);
+}
+
 static void on_members(void *data, const uint32_t *members, size_t count, const uint32_t *joined,
                        size_t n_joined, const uint32_t *left, size_t n_left)
 {
@@ -323,10 +340,8 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 	for (size_t i = 0; i < n_left; i++)
 		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
 	/* PENDING: this membership comes with a new corosync ring. */
-	if (n_left && n->quorum == FABRIC_QUORUM_PENDING) {
-		n->adds_after_ms = loop_now_ms() + TAKEOVER_GUARD_MS;
-		loop_timer_arm(n->guard_timer, TAKEOVER_GUARD_MS, 0);
-	}
+	if (n_left && n->quorum == FABRIC_QUORUM_PENDING)
+		guard_adds(n, TAKEOVER_GUARD_MS);
 	if (!n->plex) {
 		n->plex = plex_new(n->facts.node_id);
 		if (!n->plex) {
@@ -387,6 +402,18 @@ static void on_quorum(void *data, enum fabric_quorum quorum)
 		log_info("plex: quorum %s", quorum == FABRIC_QUORUM_NONE ? "lost" : "gained");
 	else
 		log_debug("plex: quorum %s", fabric_quorum_name(quorum));
+	/* Quorum regained while connected (a partition healing, a node moving
+	 * between partitions): the partition this node's new peers came from
+	 * may still count itself quorate until its token times out. A fresh
+	 * connection (dvipad start) has no such history and acts at once. */
+	if (quorum == FABRIC_QUORUM_OK && n->quorum == FABRIC_QUORUM_NONE && n->quorate_once) {
+		log_info("plex: quorum regained; adding DVIPAs in %u ms, once any other partition "
+		         "has noticed",
+		         n->ring_guard_ms);
+		guard_adds(n, n->ring_guard_ms);
+	}
+	if (quorum == FABRIC_QUORUM_OK)
+		n->quorate_once = true;
 	n->quorum = quorum;
 	if (!n->plex)
 		return;
@@ -410,6 +437,7 @@ static void disconnect(struct node *n)
 	plex_free(n->plex);
 	n->plex = NULL;
 	n->quorum = FABRIC_QUORUM_NONE;
+	n->quorate_once = false;
 	n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
 }
 
@@ -478,6 +506,14 @@ static void connect_fabric(struct node *n)
 	}
 	n->waiting_logged = false;
 	n->facts.node_id = fabric_local_nodeid(n->fabric);
+	{
+		struct fabric_info info = {0};
+
+		fabric_info(n->fabric, &info);
+		n->ring_guard_ms = info.token_ms && info.consensus_ms
+		                       ? info.token_ms + info.consensus_ms
+		                       : RING_GUARD_DEFAULT_MS;
+	}
 	load_identity(n);
 	n->n_fds = fabric_fds(n->fabric, n->fds);
 	for (size_t i = 0; i < n->n_fds; i++)
@@ -716,22 +752,26 @@ static void facts_changed(struct node *n)
 	reconcile(n, false);
 }
 
-int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+/* deactivate (on) or reactivate (off) a DVIPA this node defines. */
+static int set_deactivated(struct node *n, const struct ipaddr *a, bool on, char **ret_msg)
 {
+	const char *verb = on ? "deactivate" : "reactivate";
 	char text[IPADDR_STRLEN];
 
 	ipaddr_format(a, text, sizeof(text));
 	if (!config_find_vipa(n->config, a))
 		return reply(ret_msg, -ENOENT,
-		             "%s is not a DVIPA of this node (no VIPADEFINE or "
-		             "VIPABACKUP for it)",
+		             "%s is not a DVIPA of this node (no VIPADEFINE or VIPABACKUP for it)",
 		             text);
-	if (plex_facts_is_deactivated(&n->facts, a))
-		return reply(ret_msg, -EALREADY, "%s is already deactivated here", text);
-	if (plex_facts_set_deactivated(&n->facts, a, true) < 0)
+	if (plex_facts_is_deactivated(&n->facts, a) == on)
+		return reply(ret_msg, -EALREADY, "%s is %s deactivated here", text,
+		             on ? "already" : "not");
+	if (plex_facts_set_deactivated(&n->facts, a, on) < 0)
 		return reply(ret_msg, -ENOMEM, "out of memory");
-	log_info("operator: deactivate %s", text);
+	log_info("operator: %s %s", verb, text);
 	facts_changed(n);
+	if (!on)
+		return reply(ret_msg, 0, "%s reactivated on this node\n", text);
 	return reply(ret_msg, 0,
 	             holds_active(n, a) ? "%s deactivated: it moves to its backup once its "
 	                                  "connections here end (QUIESCING)\n"
@@ -739,23 +779,14 @@ int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
 	             text);
 }
 
+int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+{
+	return set_deactivated(n, a, true, ret_msg);
+}
+
 int node_reactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
 {
-	char text[IPADDR_STRLEN];
-
-	ipaddr_format(a, text, sizeof(text));
-	if (!config_find_vipa(n->config, a))
-		return reply(ret_msg, -ENOENT,
-		             "%s is not a DVIPA of this node (no VIPADEFINE or "
-		             "VIPABACKUP for it)",
-		             text);
-	if (!plex_facts_is_deactivated(&n->facts, a))
-		return reply(ret_msg, -EALREADY, "%s is not deactivated here", text);
-	if (plex_facts_set_deactivated(&n->facts, a, false) < 0)
-		return reply(ret_msg, -ENOMEM, "out of memory");
-	log_info("operator: reactivate %s", text);
-	facts_changed(n);
-	return reply(ret_msg, 0, "%s reactivated on this node\n", text);
+	return set_deactivated(n, a, false, ret_msg);
 }
 
 int node_leave(struct node *n, char **ret_msg)
