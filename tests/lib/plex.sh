@@ -32,6 +32,12 @@ PLEX_TOKEN=${PLEX_TOKEN:-300}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-400}
 PLEX_JOIN=${PLEX_JOIN:-50}
 PLEX_TRANSPORT=${PLEX_TRANSPORT:-knet}
+# knet's heartbeat thread wakes every 200 ms, so the pong timeout corosync
+# derives from token 300 (150 ms) declares every link dead about 9 s after it
+# came up and the membership re-forms for nothing. "INTERVAL TIMEOUT" in ms
+# keeps the links up (node death is still found by token + consensus); empty
+# keeps corosync's values.
+PLEX_KNET_PING=${PLEX_KNET_PING-100 500}
 PLEX_SAMPLER_PERIOD_MS=${PLEX_SAMPLER_PERIOD_MS:-5}
 
 PLEX_ID=
@@ -376,6 +382,14 @@ _plex_net_down()
 	ip netns del "$(plex_ns "$1")" 2>/dev/null || true
 }
 
+_plex_knet_interface()
+{
+	# shellcheck disable=SC2086 # two numbers
+	set -- $PLEX_KNET_PING
+	[ "$PLEX_TRANSPORT" = knet ] && [ $# = 2 ] || return 0
+	printf '\tinterface {\n\t\tlinknumber: 0\n\t\tknet_ping_interval: %s\n\t\tknet_ping_timeout: %s\n\t}' "$1" "$2"
+}
+
 _plex_write_corosync_conf()
 {
 	local i=$1 j f="$PLEX_DIR/n$1/etc/corosync/corosync.conf"
@@ -390,6 +404,7 @@ totem {
 	token_coefficient: 0
 	consensus: $PLEX_CONSENSUS
 	join: $PLEX_JOIN
+$(_plex_knet_interface)
 	crypto_cipher: none
 	crypto_hash: none
 }
