@@ -116,9 +116,13 @@ install: all
 
 LINT_SRC = $(CORE_SRC) $(DAEMON_SRC) $(CTL_SRC) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard */*.h tests/unit/*.h)
 
-lint:
+TIDY_SRC = $(filter-out dataplane/dataplane.c,$(filter %.c,$(LINT_SRC)))
+
+lint: $(BPF_SKEL)
 	clang-format --dry-run --Werror $(LINT_SRC)
-	clang-tidy --quiet $(filter %.c,$(LINT_SRC)) -- $(CPPFLAGS) -std=gnu11
+	clang-tidy --quiet $(TIDY_SRC) -- $(CPPFLAGS) -std=gnu11
+	@# The skeleton that bpftool generates leaks on an error path of its own.
+	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc dataplane/dataplane.c -- $(CPPFLAGS) -std=gnu11
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -I. $(filter %.c,$(LINT_SRC))
 

@@ -403,7 +403,7 @@ static void config_dist_define(struct config_parser *p, struct config_dist_parse
 	if (!nv)
 		return;
 	p->c->dists = nv;
-	d->ports = malloc(d->n_ports * sizeof(*d->ports));
+	d->ports = malloc((d->n_ports ? d->n_ports : 1) * sizeof(*d->ports));
 	d->dests = malloc((d->n_dests ? d->n_dests : 1) * sizeof(*d->dests));
 	if (!d->ports || !d->dests) {
 		config_clear_dist(d);

@@ -39,22 +39,27 @@ struct control_server {
 	size_t n_clients;
 };
 
-static void client_close(struct client *c)
+/* Frees a client already taken off the server's list. */
+static void client_free(struct client *c)
 {
 	struct control_server *s = c->server;
-	struct client **pp;
 
-	for (pp = &s->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
 	s->n_clients--;
 	loop_del(s->loop, c->fd);
 	close(c->fd);
 	free(c->out);
 	free(c);
+}
+
+static void client_close(struct client *c)
+{
+	struct client **pp = &c->server->clients;
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	client_free(c);
 }
 
 static int client_build_response(struct client *c, uint16_t cmd, int status, const char *body)
@@ -290,8 +295,12 @@ void control_server_close(struct control_server *s)
 {
 	if (!s)
 		return;
-	while (s->clients)
-		client_close(s->clients);
+	while (s->clients) {
+		struct client *c = s->clients;
+
+		s->clients = c->next;
+		client_free(c);
+	}
 	loop_del(s->loop, s->fd);
 	close(s->fd);
 	unlink(s->path);

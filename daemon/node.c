@@ -27,6 +27,15 @@
 #define RECONNECT_MS    1000
 #define CONNS_MS        250
 #define DIST_MS         250
+/* After a membership change in which nodes left the corosync ring (node
+ * death, partition, corosync stopped), DVIPAs are added only this long after
+ * it: a node cut off in a minority learns of its quorum loss at the same
+ * moment the majority forms its ring, and needs a few milliseconds (more on
+ * a loaded host) to remove its addresses. A dvipad crash keeps the ring and
+ * needs no guard: its leftovers expire by themselves. */
+#define TAKEOVER_GUARD_MS 80
+/* Used when corosync does not say its token and consensus timeouts. */
+#define RING_GUARD_DEFAULT_MS 2000
 /* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
  * after activation: one frame can be lost, several rarely are. */
 static const unsigned garp_schedule_ms[] = {0, 100, 300, 1000, 3000};
@@ -69,6 +78,12 @@ struct node {
 	struct garp *garps;
 	size_t n_garps;
 	uint64_t next_refresh_ms, next_conns_ms, next_dist_ms;
+	uint64_t adds_after_ms; /* no kernel adds before this (the guards) */
+	/* token + consensus: how long a node of another partition may still
+	 * believe itself quorate after a node it counted moved over here. */
+	uint32_t ring_guard_ms;
+	bool quorate_once; /* OK seen since this connection to corosync */
+	struct loop_timer *guard_timer;
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
@@ -243,7 +258,7 @@ static void reconcile(struct node *n, bool announce)
 		case PLEX_ACTION_ADD:
 			/* Quorum for the ring being delivered is not confirmed
 			 * yet: the quorum callback reconciles again. */
-			if (n->quorum != FABRIC_QUORUM_OK)
+			if (n->quorum != FABRIC_QUORUM_OK || loop_now_ms() < n->adds_after_ms)
 				continue;
 			err = kernel_add(n, &a->dvipa);
 			if (err < 0) {
@@ -313,6 +328,17 @@ static void release_all(struct node *n)
 
 /* ---- corosync ---- */
 
+/* No DVIPA goes into the kernel for the next ms milliseconds. */
+static void guard_adds(struct node *n, uint32_t ms)
+{
+	uint64_t until = loop_now_ms() + ms;
+
+	if (until <= n->adds_after_ms)
+		return;
+	n->adds_after_ms = until;
+	loop_timer_arm(n->guard_timer, ms, 0);
+}
+
 static void on_members(void *data, const uint32_t *members, size_t count, const uint32_t *joined,
                        size_t n_joined, const uint32_t *left, size_t n_left)
 {
@@ -324,6 +350,9 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
 	for (size_t i = 0; i < n_left; i++)
 		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
+	/* PENDING: this membership comes with a new corosync ring. */
+	if (n_left && n->quorum == FABRIC_QUORUM_PENDING)
+		guard_adds(n, TAKEOVER_GUARD_MS);
 	if (!n->plex) {
 		n->plex = plex_new(n->facts.node_id);
 		if (!n->plex) {
@@ -389,6 +418,18 @@ static void on_quorum(void *data, enum fabric_quorum quorum)
 		log_info("plex: quorum %s", quorum == FABRIC_QUORUM_NONE ? "lost" : "gained");
 	else
 		log_debug("plex: quorum %s", fabric_quorum_name(quorum));
+	/* Quorum regained while connected (a partition healing, a node moving
+	 * between partitions): the partition this node's new peers came from
+	 * may still count itself quorate until its token times out. A fresh
+	 * connection (dvipad start) has no such history and acts at once. */
+	if (quorum == FABRIC_QUORUM_OK && n->quorum == FABRIC_QUORUM_NONE && n->quorate_once) {
+		log_info("plex: quorum regained; adding DVIPAs in %u ms, once any other partition "
+		         "has noticed",
+		         n->ring_guard_ms);
+		guard_adds(n, n->ring_guard_ms);
+	}
+	if (quorum == FABRIC_QUORUM_OK)
+		n->quorate_once = true;
 	n->quorum = quorum;
 	if (!n->plex)
 		return;
@@ -401,17 +442,20 @@ static void fabric_ready(int fd, uint32_t events, void *data);
 
 static void disconnect(struct node *n)
 {
+	/* Addresses first: once the others see this node leave the group
+	 * they take its DVIPAs over at once. */
+	release_all(n);
 	for (size_t i = 0; i < n->n_fds; i++)
 		loop_del(n->loop, n->fds[i]);
 	n->n_fds = 0;
 	fabric_close(n->fabric);
 	n->fabric = NULL;
-	release_all(n);
 	plex_free(n->plex);
 	n->plex = NULL;
 	n->quorum = FABRIC_QUORUM_NONE;
 	/* Out of the plex: a target no more. */
 	distributor_update(n->dist, NULL, &n->facts, loop_now_ms());
+	n->quorate_once = false;
 	n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
 }
 
@@ -485,6 +529,14 @@ static void connect_fabric(struct node *n)
 	}
 	n->waiting_logged = false;
 	n->facts.node_id = fabric_local_nodeid(n->fabric);
+	{
+		struct fabric_info info = {0};
+
+		fabric_info(n->fabric, &info);
+		n->ring_guard_ms = info.token_ms && info.consensus_ms
+		                       ? info.token_ms + info.consensus_ms
+		                       : RING_GUARD_DEFAULT_MS;
+	}
 	load_identity(n);
 	n->n_fds = fabric_fds(n->fabric, n->fds);
 	for (size_t i = 0; i < n->n_fds; i++)
@@ -700,6 +752,12 @@ int node_error(const struct node *n)
 	return n->fatal;
 }
 
+static void on_guard(struct loop_timer *t, void *data)
+{
+	(void)t;
+	reconcile(data, false);
+}
+
 /* ---- operator commands ---- */
 
 static int reply(char **ret_msg, int status, const char *fmt, ...)
@@ -722,22 +780,26 @@ static void facts_changed(struct node *n)
 	reconcile(n, false);
 }
 
-int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+/* deactivate (on) or reactivate (off) a DVIPA this node defines. */
+static int set_deactivated(struct node *n, const struct ipaddr *a, bool on, char **ret_msg)
 {
+	const char *verb = on ? "deactivate" : "reactivate";
 	char text[IPADDR_STRLEN];
 
 	ipaddr_format(a, text, sizeof(text));
 	if (!config_find_vipa(n->config, a))
 		return reply(ret_msg, -ENOENT,
-		             "%s is not a DVIPA of this node (no VIPADEFINE or "
-		             "VIPABACKUP for it)",
+		             "%s is not a DVIPA of this node (no VIPADEFINE or VIPABACKUP for it)",
 		             text);
-	if (plex_facts_is_deactivated(&n->facts, a))
-		return reply(ret_msg, -EALREADY, "%s is already deactivated here", text);
-	if (plex_facts_set_deactivated(&n->facts, a, true) < 0)
+	if (plex_facts_is_deactivated(&n->facts, a) == on)
+		return reply(ret_msg, -EALREADY, "%s is %s deactivated here", text,
+		             on ? "already" : "not");
+	if (plex_facts_set_deactivated(&n->facts, a, on) < 0)
 		return reply(ret_msg, -ENOMEM, "out of memory");
-	log_info("operator: deactivate %s", text);
+	log_info("operator: %s %s", verb, text);
 	facts_changed(n);
+	if (!on)
+		return reply(ret_msg, 0, "%s reactivated on this node\n", text);
 	return reply(ret_msg, 0,
 	             holds_active(n, a) ? "%s deactivated: it moves to its backup once its "
 	                                  "connections here end (QUIESCING)\n"
@@ -745,23 +807,14 @@ int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
 	             text);
 }
 
+int node_deactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
+{
+	return set_deactivated(n, a, true, ret_msg);
+}
+
 int node_reactivate(struct node *n, const struct ipaddr *a, char **ret_msg)
 {
-	char text[IPADDR_STRLEN];
-
-	ipaddr_format(a, text, sizeof(text));
-	if (!config_find_vipa(n->config, a))
-		return reply(ret_msg, -ENOENT,
-		             "%s is not a DVIPA of this node (no VIPADEFINE or "
-		             "VIPABACKUP for it)",
-		             text);
-	if (!plex_facts_is_deactivated(&n->facts, a))
-		return reply(ret_msg, -EALREADY, "%s is not deactivated here", text);
-	if (plex_facts_set_deactivated(&n->facts, a, false) < 0)
-		return reply(ret_msg, -ENOMEM, "out of memory");
-	log_info("operator: reactivate %s", text);
-	facts_changed(n);
-	return reply(ret_msg, 0, "%s reactivated on this node\n", text);
+	return set_deactivated(n, a, false, ret_msg);
 }
 
 int node_leave(struct node *n, char **ret_msg)
@@ -923,6 +976,11 @@ int node_new(struct loop *l, const struct config *config, struct node **ret)
 	err = distributor_new(config, n->ifindex, n->addr, n->diag, &n->dist);
 	if (err < 0)
 		goto fail;
+	n->guard_timer = loop_timer_new(l, on_guard, n);
+	if (!n->guard_timer) {
+		err = -errno;
+		goto fail;
+	}
 	err = defs_from_config(&n->facts, config);
 	if (err < 0) {
 		log_err("profile: %s", strerror(-err));
@@ -954,6 +1012,7 @@ void node_free(struct node *n)
 	distributor_free(n->dist);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
+	loop_timer_free(n->guard_timer);
 	addr_close(n->addr);
 	announce_close(n->announce);
 	diag_close(n->diag);

@@ -73,6 +73,18 @@ demo_show()
 	fi
 	echo "=== corosync membership, as node 1 sees it (corosync-quorumtool -s)"
 	plex_run 1 corosync-quorumtool -s 2>&1 || true
+	if [ -x "$PLEX_BUILD/dvipad" ]; then
+		# The owner activates its DVIPAs a moment after the membership forms.
+		plex_poll 5 plex_has_addr 1 "$DEMO_DVIPA" || true
+		echo "=== the plex, as node 2 sees it (dvipactl show plex)"
+		plex_run 2 dvipactl show plex 2>&1 || echo "(no answer)"
+		for i in $(seq 1 "$PLEX_N"); do
+			echo "=== node $i: dvipactl show dynamic"
+			plex_run "$i" dvipactl show dynamic 2>&1 || echo "(no answer)"
+		done
+		echo "=== the client asks http://$DEMO_DVIPA/ and gets an answer from:"
+		plex_client curl -s -m 2 "http://$DEMO_DVIPA/" || echo "(no answer)"
+	fi
 }
 
 demo_help()

@@ -8,7 +8,7 @@ build-essential make pkg-config clang llvm lld libbpf-dev bpftool
 libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libmnl-dev
 linux-libc-dev libclang-rt-14-dev clang-format clang-tidy cppcheck
 corosync iproute2 util-linux procps psmisc ethtool kmod nftables iputils-ping
-perl
+perl python3 libelf-dev zlib1g-dev
 socat curl nginx-light iperf3 vsftpd wrk
 keepalived haproxy
 "

@@ -223,6 +223,28 @@ ok "dvipactl join on n1" plex_run 1 dvipactl join
 served_by $A n1 "n1 serves $A again"
 served_by $W n1 "and $W"
 
+note "--- drift: addresses changed by hand"
+t0=$(plex_now_ms)
+plex_run 1 ip addr del $A/32 dev eth0
+ok "a DVIPA removed by hand from its owner is restored" plex_poll 5 plex_has_addr 1 $A
+note "restored $(($(plex_now_ms) - t0)) ms after it was removed"
+ok "and the owner logged it" grep -q "DVIPA $A was removed from eth0 behind dvipa's back: restored" "$PLEX_DIR/n1/log/dvipad.log"
+plex_sampler_exempt 3
+plex_run 3 ip addr add $A/32 dev eth0
+ok "a DVIPA added by hand on a node that does not hold it is removed" plex_poll 5 lacks 3 $A
+ok "and that node logged it" grep -q "DVIPA $A/32 was added to eth0 by hand but this node does not hold it: removed" "$PLEX_DIR/n3/log/dvipad.log"
+plex_sampler_exempt --clear
+served_by $A n1 "n1 still serves $A"
+
+note "--- a restarted dvipad removes its predecessor's leftovers before it joins"
+plex_sampler_exempt 1
+plex_kill_dvipad 1
+ok "the leftover is still there" plex_has_addr 1 $A
+ok "dvipad restarts at once" plex_start_dvipad 1
+ok "it removed the leftover" grep -q "removed DVIPA $A/32 left on eth0 by an earlier run" "$PLEX_DIR/n1/log/dvipad.log"
+plex_sampler_exempt --clear
+served_by $A n1 "n1 serves $A again"
+
 # (e) partition: n1 alone loses quorum, n2 and n3 go on.
 note "--- (e) partition 1 | 2 3"
 plex_partition "1" "2 3"

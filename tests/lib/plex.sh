@@ -32,6 +32,12 @@ PLEX_TOKEN=${PLEX_TOKEN:-300}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-400}
 PLEX_JOIN=${PLEX_JOIN:-50}
 PLEX_TRANSPORT=${PLEX_TRANSPORT:-knet}
+# knet's heartbeat thread wakes every 200 ms, so the pong timeout corosync
+# derives from token 300 (150 ms) declares every link dead about 9 s after it
+# came up and the membership re-forms for nothing. "INTERVAL TIMEOUT" in ms
+# keeps the links up (node death is still found by token + consensus); empty
+# keeps corosync's values.
+PLEX_KNET_PING=${PLEX_KNET_PING-100 500}
 PLEX_SAMPLER_PERIOD_MS=${PLEX_SAMPLER_PERIOD_MS:-5}
 
 PLEX_ID=
@@ -376,6 +382,14 @@ _plex_net_down()
 	ip netns del "$(plex_ns "$1")" 2>/dev/null || true
 }
 
+_plex_knet_interface()
+{
+	# shellcheck disable=SC2086 # two numbers
+	set -- $PLEX_KNET_PING
+	[ "$PLEX_TRANSPORT" = knet ] && [ $# = 2 ] || return 0
+	printf '\tinterface {\n\t\tlinknumber: 0\n\t\tknet_ping_interval: %s\n\t\tknet_ping_timeout: %s\n\t}' "$1" "$2"
+}
+
 _plex_write_corosync_conf()
 {
 	local i=$1 j f="$PLEX_DIR/n$1/etc/corosync/corosync.conf"
@@ -390,6 +404,7 @@ totem {
 	token_coefficient: 0
 	consensus: $PLEX_CONSENSUS
 	join: $PLEX_JOIN
+$(_plex_knet_interface)
 	crypto_cipher: none
 	crypto_hash: none
 }
@@ -597,6 +612,8 @@ plex_start_dvipad()
 		tail -n 20 "$d/log/dvipad.log" | sed 's/^/# /' >&2
 		return 1
 	fi
+	# A starting dvipad removes its predecessor's leftovers before it joins.
+	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_exempt --node-done "$i"
 }
 
 _plex_dvipactl_answers()
@@ -619,6 +636,8 @@ plex_kill_dvipad()
 	local pid
 	pid=$(plex_dvipad_pid "$1")
 	[ -n "$pid" ] || return 0
+	# Its DVIPAs stay until their lifetime runs out: the allowed exception.
+	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_exempt "$1"
 	kill -9 "$pid" 2>/dev/null || true
 	plex_poll 5 _plex_dead "$pid" || true
 }
@@ -939,16 +958,18 @@ plex_sampler_start()
 # PLEX_SAMPLER_PERIOD_US (average), PLEX_SAMPLER_PERIOD_MAX_US,
 # PLEX_SAMPLER_CONFLICTS; prints the report as TAP comments on stderr; returns
 # 1 when a DVIPA was on two live nodes at once.
-# plex_sampler_exempt I | --clear: node I's dvipad crashed while the node
-# stays up; its leftover DVIPAs are not a conflict until they expire (the
-# sampler reports the longest such window as PLEX_SAMPLER_EXEMPT_MAX_MS).
+# plex_sampler_exempt I | --node-done I | --clear: node I's dvipad crashed
+# while the node stays up; its leftover DVIPAs are not a conflict until they
+# expire (the sampler reports the longest such window as
+# PLEX_SAMPLER_EXEMPT_MAX_MS). plex_kill_dvipad and plex_start_dvipad call it.
 plex_sampler_exempt()
 {
-	if [ "$1" = --clear ]; then
-		rm -f "$PLEX_DIR/sampler.exempt"
-	else
-		echo "$1" >>"$PLEX_DIR/sampler.exempt"
-	fi
+	local f=$PLEX_DIR/sampler.exempt
+	case $1 in
+	--clear) rm -f "$f" ;;
+	--node-done) [ ! -e "$f" ] || sed -i "/^$2\$/d" "$f" ;;
+	*) echo "$1" >>"$f" ;;
+	esac
 }
 
 plex_sampler_stop()
