@@ -322,6 +322,14 @@ ok "dvipactl resume on n3" quiet plex_run 3 dvipactl resume
 ok "n1 shows n3 without flags again" plex_poll 5 field_is 1 $A 17000 3 flags ""
 got=$(socat_spread $A 17000 30)
 cmp_ok "$(count_of n3 "$got")" -ge 9 "after resume n3 gets new connections again ($got)"
+note "--- a target's dvipad crashes and restarts"
+plex_kill_dvipad 3
+ok "n3 keeps $A on lo while its dvipad is down" holders_lo_are $A "2 3"
+ok "dvipad on n3 starts again" plex_start_dvipad 3
+ok "n3 is ready again for port 17000" plex_poll 10 field_is 1 $A 17000 3 ready 1
+[ -z "$QN" ] || echo "after-restart" >&"${QFD[QN]}"
+ok "n3 adopted $A on lo: its connection goes on" \
+	plex_poll 10 grep -q after-restart "$PLEX_DIR/q$QN.out"
 for k in 1 2 3; do
 	echo "bye-$k" >&"${QFD[k]}"
 	fd=${QFD[k]}
