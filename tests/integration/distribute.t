@@ -4,11 +4,13 @@
 # (the same VIPADISTRIBUTE statements), n3 has an empty VIPADYNAMIC block and
 # is a target only. Every node runs nginx answering its name, and socat
 # servers. ROUNDROBIN over 300 connections, a target without listener,
-# quiesce / resume, HOTSTANDBY with switch-over and back, WEIGHTEDACTIVE 1:2:3
-# over long-lived connections (and rebalancing after one target's end), 100 MB
-# both ways byte-exact over IPv4 and IPv6 with offloads on and off, the
-# distributor's node dying and coming back. Throughout, the sampler checks
-# that no DVIPA is ever on two nodes' LAN interfaces (targets hold it on lo).
+# quiesce / resume, a target's dvipad crashing (its connection goes on),
+# HOTSTANDBY with switch-over and back, WEIGHTEDACTIVE 1:2:3 over long-lived
+# connections (and rebalancing after one target's end), 100 MB both ways
+# byte-exact over IPv4 and IPv6 with offloads on and off, the distributor's
+# node dying and coming back, a target's orderly stop. Throughout, the
+# sampler checks that no DVIPA is ever on two nodes' LAN interfaces (targets
+# hold it on lo). docs/distributor.md describes what is checked.
 set -e
 cd "$(dirname "$0")/../.."
 # corosync's default token: on a loaded machine the harness's fast timers
