@@ -148,7 +148,7 @@ static bool distributor_need_dp(struct distributor *d, uint64_t now_ms)
 /* ---- life cycle ---- */
 
 int distributor_new(const struct config *config, int ifindex, struct addr_handle *addr,
-                    struct diag_handle *diag, struct distributor **ret)
+                    struct diag_handle *diag, const char *run_path, struct distributor **ret)
 {
 	struct distributor *d = calloc(1, sizeof(*d));
 	int err;
@@ -158,7 +158,7 @@ int distributor_new(const struct config *config, int ifindex, struct addr_handle
 	d->config = config;
 	d->ifindex = ifindex;
 	d->addr = addr;
-	err = target_new(config, addr, diag, &d->target);
+	err = target_new(config, addr, diag, run_path, &d->target);
 	if (err < 0)
 		goto fail;
 	err = dist_facts_set_config(&d->local, config);

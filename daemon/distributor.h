@@ -21,9 +21,11 @@
 struct distributor;
 
 /* addr and diag stay the caller's and must outlive the distributor. Removes
- * BPF programs a crashed run left on INTERFACE. 0 or -errno (logged). */
+ * BPF programs a crashed run left on INTERFACE. run_path: a file whose
+ * directory keeps state across a crash (see target_new()), may be NULL.
+ * 0 or -errno (logged). */
 int distributor_new(const struct config *config, int ifindex, struct addr_handle *addr,
-                    struct diag_handle *diag, struct distributor **ret);
+                    struct diag_handle *diag, const char *run_path, struct distributor **ret);
 /* Takes back what it did: target DVIPAs off lo, programs detached, sysctls
  * restored. NULL is fine. */
 void distributor_free(struct distributor *d);

@@ -145,7 +145,7 @@ int dvipad_new(const struct dvipad_options *opts, struct config *config, struct 
 			        strerror(-err));
 		goto fail;
 	}
-	err = node_new(d->loop, config, &d->node);
+	err = node_new(d->loop, config, opts->socket_path, &d->node);
 	if (err < 0)
 		goto fail;
 	d->tick = loop_timer_new(d->loop, on_tick, d);

@@ -944,7 +944,8 @@ static int defs_from_config(struct plex_facts *f, const struct config *c)
 	return plex_facts_sort(f);
 }
 
-int node_new(struct loop *l, const struct config *config, struct node **ret)
+int node_new(struct loop *l, const struct config *config, const char *socket_path,
+             struct node **ret)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	int err;
@@ -973,7 +974,7 @@ int node_new(struct loop *l, const struct config *config, struct node **ret)
 	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
 	if (err < 0)
 		goto fail;
-	err = distributor_new(config, n->ifindex, n->addr, n->diag, &n->dist);
+	err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
 	if (err < 0)
 		goto fail;
 	n->guard_timer = loop_timer_new(l, on_guard, n);

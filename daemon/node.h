@@ -16,8 +16,11 @@ struct node;
 
 /* Opens the kernel handles, removes DVIPAs an earlier run left behind and
  * starts joining the plex (retrying until corosync answers). config stays
- * the caller's and must outlive the node. */
-int node_new(struct loop *l, const struct config *config, struct node **ret);
+ * the caller's and must outlive the node. The directory of socket_path (the
+ * control socket's, a runtime directory) keeps what must survive a crash of
+ * dvipad (the sysctls it changed). */
+int node_new(struct loop *l, const struct config *config, const char *socket_path,
+             struct node **ret);
 /* Removes every DVIPA this node holds and leaves the plex. */
 void node_free(struct node *n);
 

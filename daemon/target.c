@@ -1,8 +1,11 @@
 #include "daemon/target.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/log.h"
 #include "net/sysctl.h"
@@ -15,6 +18,7 @@ struct target {
 	struct target_addrs lo; /* on lo, put there (or adopted) by this run */
 	bool sysctls_set;
 	int old_arp_ignore, old_arp_announce;
+	char saved_path[PATH_MAX]; /* the old values while ours are set; "" = none */
 };
 
 /* ---- address sets ---- */
@@ -60,13 +64,17 @@ void target_addrs_clear(struct target_addrs *s)
 /* ---- life cycle ---- */
 
 int target_new(const struct config *config, struct addr_handle *addr, struct diag_handle *diag,
-               struct target **ret)
+               const char *run_path, struct target **ret)
 {
 	struct target *t = calloc(1, sizeof(*t));
+	const char *slash = run_path ? strrchr(run_path, '/') : NULL;
 	int err;
 
 	if (!t)
 		return -ENOMEM;
+	if (slash)
+		snprintf(t->saved_path, sizeof(t->saved_path), "%.*s/arp-sysctls-%s",
+		         (int)(slash - run_path), run_path, config->interface);
 	t->config = config;
 	t->addr = addr;
 	t->diag = diag;
@@ -123,9 +131,40 @@ void target_free(struct target *t)
  * the source of their own ARP requests (docs/dataplane.md, Sysctls). The
  * kernel takes the larger of "all" and the interface's value, so setting
  * the interface is enough. */
+/* The values a crashed run replaced, when it left them in saved_path. */
+static bool target_saved_sysctls(const struct target *t, int *ret_ignore, int *ret_announce)
+{
+	FILE *f = t->saved_path[0] ? fopen(t->saved_path, "re") : NULL;
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fscanf(f, "%d %d", ret_ignore, ret_announce) == 2;
+	fclose(f);
+	return ok;
+}
+
+static void target_save_sysctls(const struct target *t)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	if (!t->saved_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", t->saved_path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%d %d\n", t->old_arp_ignore, t->old_arp_announce);
+	if (fclose(f) == 0 && rename(tmp, t->saved_path) == 0)
+		return;
+	unlink(tmp);
+}
+
 void target_sysctls(struct target *t, bool on)
 {
 	const char *ifname = t->config->interface;
+	int saved_ignore, saved_announce;
 
 	if (on && !t->sysctls_set) {
 		if (sysctl_if_set(4, ifname, "arp_ignore", 1, &t->old_arp_ignore) < 0 ||
@@ -135,10 +174,18 @@ void target_sysctls(struct target *t, bool on)
 			         ifname);
 			return;
 		}
+		/* A run that crashed left its values set: restore what it found. */
+		if (target_saved_sysctls(t, &saved_ignore, &saved_announce)) {
+			t->old_arp_ignore = saved_ignore;
+			t->old_arp_announce = saved_announce;
+		}
+		target_save_sysctls(t);
 		t->sysctls_set = true;
 	} else if (!on && t->sysctls_set) {
 		sysctl_if_set(4, ifname, "arp_ignore", t->old_arp_ignore, NULL);
 		sysctl_if_set(4, ifname, "arp_announce", t->old_arp_announce, NULL);
+		if (t->saved_path[0])
+			unlink(t->saved_path);
 		t->sysctls_set = false;
 	}
 }

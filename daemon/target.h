@@ -32,14 +32,17 @@ void target_addrs_clear(struct target_addrs *s);
 
 struct target;
 
-/* addr and diag stay the caller's. 0 or -errno (logged). */
+/* addr and diag stay the caller's. In the directory of run_path (may be
+ * NULL) the sysctl values it replaced are kept while they are replaced, so
+ * that a run after a crash restores the operator's, not the crashed run's.
+ * 0 or -errno (logged). */
 int target_new(const struct config *config, struct addr_handle *addr, struct diag_handle *diag,
-               struct target **ret);
+               const char *run_path, struct target **ret);
 /* Takes its DVIPAs off lo and restores the sysctls. NULL is fine. */
 void target_free(struct target *t);
 
 /* arp_ignore=1 / arp_announce=2 on INTERFACE (on), or their old values
- * back (off). */
+ * back (off): those found before the first run that changed them. */
 void target_sysctls(struct target *t, bool on);
 /* Puts exactly these DVIPAs on lo (of those it manages: adds what is
  * missing, removes what it added and is no longer wanted). */

@@ -4,11 +4,13 @@
 # (the same VIPADISTRIBUTE statements), n3 has an empty VIPADYNAMIC block and
 # is a target only. Every node runs nginx answering its name, and socat
 # servers. ROUNDROBIN over 300 connections, a target without listener,
-# quiesce / resume, HOTSTANDBY with switch-over and back, WEIGHTEDACTIVE 1:2:3
-# over long-lived connections (and rebalancing after one target's end), 100 MB
-# both ways byte-exact over IPv4 and IPv6 with offloads on and off, the
-# distributor's node dying and coming back. Throughout, the sampler checks
-# that no DVIPA is ever on two nodes' LAN interfaces (targets hold it on lo).
+# quiesce / resume, a target's dvipad crashing (its connection goes on),
+# HOTSTANDBY with switch-over and back, WEIGHTEDACTIVE 1:2:3 over long-lived
+# connections (and rebalancing after one target's end), 100 MB both ways
+# byte-exact over IPv4 and IPv6 with offloads on and off, the distributor's
+# node dying and coming back, a target's orderly stop. Throughout, the
+# sampler checks that no DVIPA is ever on two nodes' LAN interfaces (targets
+# hold it on lo). docs/distributor.md describes what is checked.
 set -e
 cd "$(dirname "$0")/../.."
 # corosync's default token: on a loaded machine the harness's fast timers
@@ -322,6 +324,14 @@ ok "dvipactl resume on n3" quiet plex_run 3 dvipactl resume
 ok "n1 shows n3 without flags again" plex_poll 5 field_is 1 $A 17000 3 flags ""
 got=$(socat_spread $A 17000 30)
 cmp_ok "$(count_of n3 "$got")" -ge 9 "after resume n3 gets new connections again ($got)"
+note "--- a target's dvipad crashes and restarts"
+plex_kill_dvipad 3
+ok "n3 keeps $A on lo while its dvipad is down" holders_lo_are $A "2 3"
+ok "dvipad on n3 starts again" plex_start_dvipad 3
+ok "n3 is ready again for port 17000" plex_poll 10 field_is 1 $A 17000 3 ready 1
+[ -z "$QN" ] || echo "after-restart" >&"${QFD[QN]}"
+ok "n3 adopted $A on lo: its connection goes on" \
+	plex_poll 10 grep -q after-restart "$PLEX_DIR/q$QN.out"
 for k in 1 2 3; do
 	echo "bye-$k" >&"${QFD[k]}"
 	fd=${QFD[k]}
