@@ -189,7 +189,7 @@ close_client whenidle
 is "$(cat "$PLEX_DIR/whenidle.out")" "hello-before
 hello-after" "the connection carried exactly what was sent"
 served_by $W n1 "once it ended, n1 takes $W back (WHENIDLE)"
-plex_run 2 pkill -f "TCP-LISTEN:7000" || true
+plex_run 2 pkill -f "TCP-LISTEN:7000,bind=$W" || true
 
 # (d) deactivate / reactivate, with QUIESCING while a connection remains.
 note "--- (d) deactivate / reactivate"
@@ -212,7 +212,7 @@ out=$(plex_run 1 dvipactl deactivate 10.9.9.9 2>&1) && rc=0 || rc=$?
 ok "deactivating an unknown DVIPA is refused" test "$rc" = 1 -a -n "$(printf '%s' "$out" | grep 'not a DVIPA')"
 ok "dvipactl reactivate $A on n1" plex_run 1 dvipactl reactivate $A
 served_by $A n1 "n1 serves $A again"
-plex_run 1 pkill -f "TCP-LISTEN:7001" || true
+plex_run 1 pkill -f "TCP-LISTEN:7001,bind=$A" || true
 
 note "--- leave / join"
 ok "dvipactl leave on n1" plex_run 1 dvipactl leave
