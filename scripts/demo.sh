@@ -82,8 +82,10 @@ demo_show()
 			echo "=== node $i: dvipactl show dynamic"
 			plex_run "$i" dvipactl show dynamic 2>&1 || echo "(no answer)"
 		done
-		echo "=== the client asks http://$DEMO_DVIPA/ and gets an answer from:"
-		plex_client curl -s -m 2 "http://$DEMO_DVIPA/" || echo "(no answer)"
+		echo "=== the client asks http://$DEMO_DVIPA/ six times (port 80 is distributed round robin):"
+		for i in 1 2 3 4 5 6; do
+			plex_client curl -s -m 2 "http://$DEMO_DVIPA/" || echo "(no answer)"
+		done
 	fi
 }
 
