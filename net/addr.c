@@ -273,17 +273,7 @@ static int addr_list_cb(const struct nlmsghdr *nlh, void *arg)
 		return r;
 	if (c->ifindex != 0 && info.ifindex != c->ifindex)
 		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct addr_info *v = reallocarray(c->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n++] = info;
-	return 0;
+	return nl_append(&c->v, &c->n, &c->cap, &info, sizeof(info));
 }
 
 int addr_list(struct addr_handle *h, int ifindex, struct addr_info **ret_v, size_t *ret_n)

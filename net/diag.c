@@ -104,17 +104,7 @@ static int diag_conn_cb(const struct nlmsghdr *nlh, void *arg)
 	conn.local_port = ntohs(m->id.idiag_sport);
 	conn.remote_port = ntohs(m->id.idiag_dport);
 	conn.state = m->idiag_state;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct diag_conn *v = reallocarray(c->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n++] = conn;
-	return 0;
+	return nl_append(&c->v, &c->n, &c->cap, &conn, sizeof(conn));
 }
 
 /* One dump of sockets of family af in states, keeping those whose local
@@ -253,17 +243,7 @@ static int diag_listen_cb(const struct nlmsghdr *nlh, void *arg)
 			return -EBADMSG;
 		l.v6only = mnl_attr_get_u8(tb[INET_DIAG_SKV6ONLY]) != 0;
 	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		struct diag_listener *v = reallocarray(c->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n++] = l;
-	return 0;
+	return nl_append(&c->v, &c->n, &c->cap, &l, sizeof(l));
 }
 
 int diag_listeners(struct diag_handle *d, struct diag_listener **ret_v, size_t *ret_n)

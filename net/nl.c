@@ -185,3 +185,21 @@ int nl_request(struct nl *n, struct nlmsghdr *nlh, nl_msg_fn fn, void *arg)
 		}
 	}
 }
+
+int nl_append(void *v, size_t *n, size_t *cap, const void *elem, size_t size)
+{
+	void **array = v;
+
+	if (*n == *cap) {
+		size_t new_cap = *cap ? *cap * 2 : 16;
+		void *grown = reallocarray(*array, new_cap, size);
+
+		if (!grown)
+			return -ENOMEM;
+		*array = grown;
+		*cap = new_cap;
+	}
+	memcpy((char *)*array + *n * size, elem, size);
+	(*n)++;
+	return 0;
+}

@@ -45,4 +45,9 @@ ssize_t nl_recv(int fd, void *buf, size_t size);
  * retries), or fn's error. */
 int nl_request(struct nl *n, struct nlmsghdr *nlh, nl_msg_fn fn, void *arg);
 
+/* Appends one element of size bytes at elem to the growing array *v of *n
+ * elements and *cap slots (a dump collects its replies so). 0 or -ENOMEM;
+ * nothing changes on failure. */
+int nl_append(void *v, size_t *n, size_t *cap, const void *elem, size_t size);
+
 #endif
