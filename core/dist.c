@@ -2,6 +2,7 @@
  * tables (see core/dist.h and docs/distributor.md). */
 #include "core/dist.h"
 
+#include "core/array.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,24 +297,6 @@ static size_t dist_resolve(const struct dist_ctx *c, const struct config_dist *d
 	return n;
 }
 
-static int dist_grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t cap2;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	cap2 = *cap ? *cap * 2 : 16;
-	while (cap2 < need)
-		cap2 *= 2;
-	p = realloc(*v, cap2 * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = cap2;
-	return 0;
-}
-
 static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uint16_t port,
                             uint32_t distributor, bool active, const struct dist_target *base,
                             size_t n)
@@ -324,11 +307,10 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 	bool mine = distributor == c->self && c->have_conns;
 	int err;
 
-	err = dist_grow((void **)&v->services, &c->cap_services, v->n_services + 1,
-	                sizeof(*v->services));
+	err = array_grow(&v->services, &c->cap_services, v->n_services + 1, sizeof(*v->services));
 	if (err == 0)
-		err = dist_grow((void **)&v->targets, &c->cap_targets, v->n_targets + n,
-		                sizeof(*v->targets));
+		err =
+		    array_grow(&v->targets, &c->cap_targets, v->n_targets + n, sizeof(*v->targets));
 	if (err < 0)
 		return err;
 	s = &v->services[v->n_services++];
@@ -418,7 +400,7 @@ static int dist_dvipas(const struct dist_ctx *c, struct ipaddr **ret, size_t *re
 		const struct dist_facts *df = dist_dist_of(c, c->ids[i]);
 
 		for (size_t j = 0; df && j < df->n_dists; j++) {
-			if (dist_grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+			if (array_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
 				free(v);
 				return -ENOMEM;
 			}

@@ -1,6 +1,7 @@
 /* The distributor's extension records (see core/wire_dist.h). */
 #include "core/wire_dist.h"
 
+#include "core/array.h"
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -183,24 +184,6 @@ int wire_dist_encode(const struct dist_facts *f, void *buf, size_t size, size_t 
 
 /* ---- decoding ---- */
 
-static int wire_dist_grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t cap2;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	cap2 = *cap ? *cap * 2 : 8;
-	while (cap2 < need)
-		cap2 *= 2;
-	p = realloc(*v, cap2 * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = cap2;
-	return 0;
-}
-
 struct wire_dist_dec {
 	struct dist_facts f;
 	size_t cap_dists, cap_ready;
@@ -227,8 +210,7 @@ static int wire_dist_dec_def(struct wire_dist_dec *d, const uint8_t *v, size_t v
 		return -EBADMSG;
 	if (d->f.n_dists == CONFIG_DISTS_MAX)
 		return -EBADMSG;
-	err = wire_dist_grow((void **)&d->f.dists, &d->cap_dists, d->f.n_dists + 1,
-	                     sizeof(*d->f.dists));
+	err = array_grow(&d->f.dists, &d->cap_dists, d->f.n_dists + 1, sizeof(*d->f.dists));
 	if (err < 0)
 		return err;
 	c = &d->f.dists[d->f.n_dists++];
@@ -289,8 +271,7 @@ static int wire_dist_dec_listeners(struct wire_dist_dec *d, const uint8_t *v, si
 		return -EBADMSG;
 	if (d->f.n_ready + n > DIST_MAX_PORTS)
 		return -EBADMSG;
-	err = wire_dist_grow((void **)&d->f.ready, &d->cap_ready, d->f.n_ready + n,
-	                     sizeof(*d->f.ready));
+	err = array_grow(&d->f.ready, &d->cap_ready, d->f.n_ready + n, sizeof(*d->f.ready));
 	if (err < 0)
 		return err;
 	v += sizeof(wl);

@@ -296,17 +296,7 @@ int addr_list(struct addr_handle *h, int ifindex, struct addr_info **ret_v, size
 		c.n = 0;
 		r = nl_request(h->req, nlh, addr_list_cb, &c);
 	}
-	if (r < 0) {
-		free(c.v);
-		return r;
-	}
-	if (c.n == 0) {
-		free(c.v);
-		c.v = NULL;
-	}
-	*ret_v = c.v;
-	*ret_n = c.n;
-	return 0;
+	return nl_take(r, c.v, c.n, ret_v, ret_n);
 }
 
 static int addr_link_attr_cb(const struct nlattr *attr, void *data)

@@ -177,17 +177,7 @@ int diag_conns(struct diag_handle *d, const struct ipaddr *addr, uint16_t port,
 	int r;
 
 	r = diag_conn_collect(d, addr, port, &c);
-	if (r < 0) {
-		free(c.v);
-		return r;
-	}
-	if (c.n == 0) {
-		free(c.v);
-		c.v = NULL;
-	}
-	*ret_v = c.v;
-	*ret_n = c.n;
-	return 0;
+	return nl_take(r, c.v, c.n, ret_v, ret_n);
 }
 
 int diag_count_conns(struct diag_handle *d, const struct ipaddr *addr, uint16_t port,
@@ -258,17 +248,7 @@ int diag_listeners(struct diag_handle *d, struct diag_listener **ret_v, size_t *
 			r = diag_dump(d, AF_INET6, 1u << DIAG_TCP_LISTEN, NULL, 0, diag_listen_cb,
 			              &c);
 	}
-	if (r < 0) {
-		free(c.v);
-		return r;
-	}
-	if (c.n == 0) {
-		free(c.v);
-		c.v = NULL;
-	}
-	*ret_v = c.v;
-	*ret_n = c.n;
-	return 0;
+	return nl_take(r, c.v, c.n, ret_v, ret_n);
 }
 
 static bool diag_is_wildcard(const struct ipaddr *a)

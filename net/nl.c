@@ -1,6 +1,8 @@
 /* Netlink request/reply plumbing (see net/nl.h). */
 #include "net/nl.h"
 
+#include "core/array.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -190,16 +192,22 @@ int nl_append(void *v, size_t *n, size_t *cap, const void *elem, size_t size)
 {
 	void **array = v;
 
-	if (*n == *cap) {
-		size_t new_cap = *cap ? *cap * 2 : 16;
-		void *grown = reallocarray(*array, new_cap, size);
-
-		if (!grown)
-			return -ENOMEM;
-		*array = grown;
-		*cap = new_cap;
-	}
+	if (array_grow(v, cap, *n + 1, size) < 0)
+		return -ENOMEM;
 	memcpy((char *)*array + *n * size, elem, size);
 	(*n)++;
+	return 0;
+}
+
+int nl_take(int r, void *v, size_t n, void *ret_v, size_t *ret_n)
+{
+	void **out = ret_v;
+
+	if (r < 0 || n == 0)
+		free(v);
+	if (r < 0)
+		return r;
+	*out = n ? v : NULL;
+	*ret_n = n;
 	return 0;
 }

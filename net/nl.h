@@ -50,4 +50,9 @@ int nl_request(struct nl *n, struct nlmsghdr *nlh, nl_msg_fn fn, void *arg);
  * nothing changes on failure. */
 int nl_append(void *v, size_t *n, size_t *cap, const void *elem, size_t size);
 
+/* Hands a collected array to the caller: on r < 0 frees v and returns r;
+ * otherwise stores v (NULL when n is 0, v then freed) in *ret_v (the address
+ * of the caller's pointer) and n in *ret_n, and returns 0. */
+int nl_take(int r, void *v, size_t n, void *ret_v, size_t *ret_n);
+
 #endif
