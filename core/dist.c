@@ -318,6 +318,7 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 	s->dvipa = d->addr;
 	s->port = port;
 	s->method = d->method;
+	s->timedaffinity = d->timedaffinity;
 	s->distributor = distributor;
 	s->distributor_active = active;
 	s->first_target = v->n_targets;
@@ -499,6 +500,11 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
 		if (v->services[i].port == port && ipaddr_equal(&v->services[i].dvipa, dvipa))
 			return &v->services[i];
 	return NULL;
+}
+
+bool dist_target_ready(const struct dist_target *t)
+{
+	return dist_eligible(t);
 }
 
 const char *dist_role_name(unsigned role)

@@ -144,6 +144,7 @@ struct dist_service {
 	struct ipaddr dvipa;
 	uint16_t port;
 	uint8_t method;            /* enum config_distmethod, of the distributor's statement */
+	uint32_t timedaffinity;    /* its TIMEDAFFINITY, seconds; 0 = none */
 	uint32_t distributor;      /* whose VIPADISTRIBUTE applies */
 	bool distributor_active;   /* it holds the DVIPA active: connections arrive there */
 	size_t first_target;       /* its targets: targets[first_target .. + n_targets), */
@@ -189,6 +190,12 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
  * -EINVAL on a bad method or n. */
 int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
                uint8_t slots[DIST_SLOTS], uint16_t *ret_n);
+
+/* Whether t may take new connections: ready and not quiesced. Only such
+ * targets get slots, and only they keep a client's TIMEDAFFINITY (a ready
+ * target can have no slot for a while, under WEIGHTEDACTIVE or as a
+ * HOTSTANDBY backup, and still keep its clients). */
+bool dist_target_ready(const struct dist_target *t);
 
 /* "DIST", "DEST", "DIST&DEST" or "" for a DIST_ROLE_* combination. */
 const char *dist_role_name(unsigned role);

@@ -854,3 +854,68 @@ TEST(dist_view_truncated_ranges)
 	dist_view_clear(&v);
 	td_plex_fini(&t);
 }
+
+/* TIMEDAFFINITY is the distributor's: it follows the statement of whoever
+ * holds the DVIPA, per port. Only ready, unquiesced targets keep clients,
+ * with or without slots. */
+TEST(dist_view_timed_affinity)
+{
+	static const char *const profiles[] = {
+	    "VIPADEFINE 255.255.255.0 10.0.0.10\n"
+	    "VIPADISTRIBUTE DISTMETHOD ROUNDROBIN TIMEDAFFINITY 300 10.0.0.10 PORT 80 DESTIP ALL\n"
+	    "VIPADISTRIBUTE DISTMETHOD WEIGHTEDACTIVE 10.0.0.10 PORT 81 DESTIP ALL\n",
+	    "VIPABACKUP 100 255.255.255.0 10.0.0.10\n"
+	    "VIPADISTRIBUTE TIMEDAFFINITY 99999 10.0.0.10 PORT 80 81 DESTIP ALL\n",
+	    ""};
+	struct td_plex t;
+	struct dist_view v = {0};
+	struct ipaddr d4 = td_addr("10.0.0.10");
+	const struct dist_service *s;
+	uint32_t ids[] = {2, 3};
+	struct dist_conns conns[] = {
+	    {td_addr("10.0.0.10"), 81, 2, 30, 30, 0},
+	    {td_addr("10.0.0.10"), 81, 3, 0, 0, 0},
+	};
+
+	td_plex_init(&t, 3, 3, profiles, "1:10.0.0.10");
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	s = dist_view_find(&v, &d4, 80);
+	CHECK(s != NULL);
+	CHECK_INT(s->timedaffinity, 300);
+	s = dist_view_find(&v, &d4, 81);
+	CHECK(s != NULL);
+	CHECK_INT(s->timedaffinity, 0);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+
+	/* n1 gone, n2 holds it: n2's statement, its TIMEDAFFINITY. */
+	td_plex_init(&t, 3, 3, profiles, "2:10.0.0.10");
+	plex_set_members(t.p, ids, 2);
+	CHECK_INT(td_view(&t, &v, NULL, 0), 0);
+	CHECK_INT(v.n_services, 2);
+	CHECK_INT(v.services[0].timedaffinity, 99999);
+	CHECK_INT(v.services[1].timedaffinity, 99999);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+
+	/* WEIGHTEDACTIVE gives a target far ahead no slot: still ready, it
+	 * keeps its clients. A quiesced one and one without listener do not. */
+	td_plex_init(&t, 1, 3, profiles, "1:10.0.0.10");
+	td_set_ready(&t.dist[1], "10.0.0.10", 81, 1);
+	td_set_ready(&t.dist[2], "10.0.0.10", 81, 1);
+	CHECK_INT(td_view(&t, &v, conns, 2), 0);
+	s = dist_view_find(&v, &d4, 81);
+	CHECK(s != NULL);
+	CHECK_INT(v.targets[s->first_target + 1].slots, 0);
+	CHECK(dist_target_ready(&v.targets[s->first_target + 1]));
+	CHECK(dist_target_ready(&v.targets[s->first_target + 2]));
+	CHECK(!dist_target_ready(&v.targets[s->first_target])); /* n1: no listener */
+	dist_view_clear(&v);
+	dist_facts_quiesce(&t.dist[2], 81, true);
+	CHECK_INT(td_view(&t, &v, conns, 2), 0);
+	s = dist_view_find(&v, &d4, 81);
+	CHECK(!dist_target_ready(&v.targets[s->first_target + 2]));
+	CHECK(v.targets[s->first_target + 2].flags & DIST_TARGET_QUIESCED);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
