@@ -217,6 +217,125 @@ static __always_inline int try_port_block(struct __sk_buff *skb, const struct pa
 	return send_to_target(skb, p, cfg, &t);
 }
 
+/* ---- TIMEDAFFINITY ------------------------------------------------------------
+ * A client address sticks to the target that a service gave it while it has a
+ * connection open through it, and for the service's affinity_s seconds after
+ * the last one ended (z/OS VIPADISTRIBUTE TIMEDAFFINITY). Its `affinity`
+ * entry counts the open connections: +1 when a flow is created under it (the
+ * flow carries DP_FLOW_AFFINITY), -1 the first time that flow sees a FIN or
+ * RST. Three hooks in distribute(): affinity_target() before the dispatch,
+ * affinity_opened() once the flow exists, affinity_closed() when it closes. */
+
+#define NSEC_PER_SEC 1000000000ULL
+/* Attempts at a contended decrement before giving up (the count then stays
+ * one too high, which only makes the affinity last longer). */
+#define AFFINITY_CAS_TRIES 8
+
+static __always_inline void affinity_key(struct dp_affinity_key *k, const struct packet *p)
+{
+	k->family = p->family;
+	k->proto = p->proto;
+	k->port = p->dport;
+	__builtin_memcpy(k->client, p->src, 16);
+	__builtin_memcpy(k->dvipa, p->dst, 16);
+}
+
+/* The target the client's affinity names, into *t, while the affinity holds
+ * and the target is still ready for the service (its current entry in the
+ * service, so a changed plex address is followed). 1 then, else 0: the
+ * dispatch table picks. */
+static __noinline int affinity_target(const struct dp_service *svc, const struct packet *p,
+                                      struct dp_target *t)
+{
+	struct dp_affinity_key k = {};
+	struct dp_affinity *a;
+	__u64 ttl_ns = (__u64)svc->affinity_s * NSEC_PER_SEC;
+	__u32 node, n = svc->n_targets;
+
+	affinity_key(&k, p);
+	a = bpf_map_lookup_elem(&affinity, &k);
+	if (!a)
+		return 0;
+	/* Signed: a last end a little in the future (another CPU wrote it
+	 * after our clock read) is a fresh one. */
+	if (a->open == 0 && (__s64)(bpf_ktime_get_ns() - a->last_end_ns) >= (__s64)ttl_ns) {
+		count(DP_CNT_AFFINITY_EXPIRED);
+		return 0;
+	}
+	node = a->target.node_id;
+	for (__u32 i = 0; i < DP_MAX_TARGETS; i++) {
+		if (i >= n)
+			break;
+		if (svc->targets[i].node_id != node)
+			continue;
+		if (!(svc->targets[i].flags & DP_TARGET_READY))
+			break;
+		*t = svc->targets[i];
+		count(DP_CNT_AFFINITY_HIT);
+		return 1;
+	}
+	count(DP_CNT_AFFINITY_NOT_READY);
+	return 0;
+}
+
+/* A flow to t was created under the client's affinity (hit: affinity_target()
+ * chose t): counted in the client's entry, or the entry (re)starts with t
+ * when the client had none, or one for another target. */
+static __noinline void affinity_opened(const struct packet *p, const struct dp_target *t, int hit)
+{
+	struct dp_affinity_key k = {};
+	struct dp_affinity fresh = {};
+	struct dp_affinity *a;
+	__u64 flags = BPF_NOEXIST;
+
+	affinity_key(&k, p);
+	a = bpf_map_lookup_elem(&affinity, &k);
+	if (a && a->target.node_id == t->node_id) {
+		__sync_fetch_and_add(&a->open, 1);
+		if (!hit)
+			count(DP_CNT_AFFINITY_NEW);
+		return;
+	}
+	if (a)
+		flags = BPF_EXIST;
+	fresh.target = *t;
+	fresh.open = 1;
+	if (bpf_map_update_elem(&affinity, &k, &fresh, flags) == -EEXIST) {
+		/* The client's first connections on two CPUs at once: join
+		 * the entry the other one made if it names the same target;
+		 * otherwise the last writer wins and the other flow's close
+		 * leaves this count alone (it names another target). */
+		a = bpf_map_lookup_elem(&affinity, &k);
+		if (a && a->target.node_id == t->node_id)
+			__sync_fetch_and_add(&a->open, 1);
+		else
+			bpf_map_update_elem(&affinity, &k, &fresh, BPF_ANY);
+	}
+	count(DP_CNT_AFFINITY_NEW);
+}
+
+/* A flow counted in its client's affinity saw its first FIN or RST: one
+ * connection less, if the entry still names its target (it may have been
+ * restarted with another one meanwhile). The count never goes below 0. */
+static __noinline void affinity_closed(const struct packet *p, const struct dp_target *t)
+{
+	struct dp_affinity_key k = {};
+	struct dp_affinity *a;
+
+	affinity_key(&k, p);
+	a = bpf_map_lookup_elem(&affinity, &k);
+	if (!a || a->target.node_id != t->node_id)
+		return;
+	/* Before the decrement: whoever reads open == 0 sees this time. */
+	a->last_end_ns = bpf_ktime_get_ns();
+	for (int i = 0; i < AFFINITY_CAS_TRIES; i++) {
+		__u32 open = a->open;
+
+		if (open == 0 || __sync_val_compare_and_swap(&a->open, open, open - 1) == open)
+			break;
+	}
+}
+
 /* Distributor role, for a TCP packet. */
 static __always_inline int distribute(struct __sk_buff *skb, const struct packet *p,
                                       const struct dp_config *cfg)
@@ -229,7 +348,7 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 	bool syn = (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	__u64 update = BPF_NOEXIST;
 	__u32 n, rr, slot;
-	int ret;
+	int ret, hit = 0;
 
 	skey.family = p->family;
 	skey.proto = p->proto;
@@ -259,9 +378,13 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 			goto pick;
 		}
 		count(DP_CNT_FLOW_HIT);
-		if ((p->tcp_flags & (TCP_FIN | TCP_RST)) && !(f->flags & DP_FLOW_CLOSING)) {
-			f->flags |= DP_FLOW_CLOSING;
+		/* Atomic: the connection closes once, whatever CPUs its
+		 * FIN and RST arrive on (its affinity count depends on it). */
+		if ((p->tcp_flags & (TCP_FIN | TCP_RST)) && !(f->flags & DP_FLOW_CLOSING) &&
+		    !(__sync_fetch_and_or(&f->flags, DP_FLOW_CLOSING) & DP_FLOW_CLOSING)) {
 			count(DP_CNT_FLOW_CLOSING);
+			if (f->flags & DP_FLOW_AFFINITY)
+				affinity_closed(p, &f->target);
 		}
 		flow.target = f->target;
 		return send_to_target(skb, p, cfg, &flow.target);
@@ -282,6 +405,12 @@ pick:
 		count(DP_CNT_SYN_NO_TARGET);
 		return TC_ACT_OK;
 	}
+	if (svc->affinity_s) {
+		flow.flags = DP_FLOW_AFFINITY;
+		hit = affinity_target(svc, p, &flow.target);
+		if (hit)
+			goto dispatched;
+	}
 	rr = __sync_fetch_and_add(&svc->rr, 1) % n;
 	/* clang knows rr < 256 and would drop the mask the verifier needs. */
 	barrier_var(rr);
@@ -291,12 +420,16 @@ pick:
 		return TC_ACT_OK;
 	}
 	flow.target = svc->targets[slot & (DP_MAX_TARGETS - 1)];
+dispatched:
 	flow.created_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&flows, &fkey, &flow, update) == -EEXIST) {
+	ret = bpf_map_update_elem(&flows, &fkey, &flow, update);
+	if (ret == -EEXIST) {
 		/* A retransmitted SYN raced us on another CPU: follow it. */
 		f = bpf_map_lookup_elem(&flows, &fkey);
 		if (f)
 			flow.target = f->target;
+	} else if (ret == 0 && (flow.flags & DP_FLOW_AFFINITY)) {
+		affinity_opened(p, &flow.target, hit);
 	}
 	count(DP_CNT_FLOW_NEW);
 	return send_to_target(skb, p, cfg, &flow.target);

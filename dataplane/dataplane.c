@@ -84,6 +84,15 @@ int dp_open(const struct dp_open_opts *opts, struct dp **ret)
 		if (err < 0)
 			goto out;
 	}
+	/* A client with an affinity has had a flow: the flow table's size
+	 * is enough. */
+	if (opts->affinity_max || opts->flow_max) {
+		err = bpf_map__set_max_entries(dp->skel->maps.affinity, opts->affinity_max
+		                                                            ? opts->affinity_max
+		                                                            : opts->flow_max);
+		if (err < 0)
+			goto out;
+	}
 	if (opts->pin_dir) {
 		err = pin_maps(dp, opts->pin_dir, opts->reset_pins);
 		if (err < 0)
@@ -366,6 +375,8 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 		err = target_to_map(&svc->targets[i], &targets[i], dvipa->family);
 		if (err < 0)
 			goto out;
+		if (targets[i].ready)
+			svc->targets[i].flags |= DP_TARGET_READY;
 	}
 	for (size_t i = 0; i < n_slots; i++) {
 		svc->slots[i] = slots ? slots[i] : (uint8_t)i;
@@ -373,12 +384,15 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 			err = -EINVAL;
 			goto out;
 		}
+		svc->targets[svc->slots[i]].flags |= DP_TARGET_READY;
 	}
 	svc->n_targets = (uint16_t)n_targets;
 	svc->n_slots = (uint16_t)n_slots;
 	service_key(&k, dvipa, port);
-	if (bpf_map_lookup_elem(fd, &k, &old) == 0)
+	if (bpf_map_lookup_elem(fd, &k, &old) == 0) {
 		svc->rr = old.rr;
+		svc->affinity_s = old.affinity_s;
+	}
 	err = bpf_map_update_elem(fd, &k, svc, BPF_ANY);
 out:
 	free(svc);
@@ -393,6 +407,31 @@ int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port)
 		return -EINVAL;
 	service_key(&k, dvipa, port);
 	return map_delete(dp->skel->maps.dist_services, &k);
+}
+
+int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
+                            uint32_t seconds)
+{
+	int fd = map_fd(dp->skel->maps.dist_services);
+	struct dp_service_key k;
+	struct dp_service *svc;
+	int err;
+
+	if (!family_ok(dvipa))
+		return -EINVAL;
+	svc = malloc(sizeof(*svc));
+	if (!svc)
+		return -ENOMEM;
+	service_key(&k, dvipa, port);
+	/* The program may advance rr between the two calls; a round-robin
+	 * step repeated once is the price (as in dp_service_set()). */
+	err = bpf_map_lookup_elem(fd, &k, svc);
+	if (err == 0 && svc->affinity_s != seconds) {
+		svc->affinity_s = seconds;
+		err = bpf_map_update_elem(fd, &k, svc, BPF_EXIST);
+	}
+	free(svc);
+	return err;
 }
 
 int dp_target_dvipa_add(struct dp *dp, const struct ipaddr *dvipa)
@@ -643,4 +682,135 @@ int dp_prog_fd(const struct dp *dp, enum dp_prog prog)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* ---- TIMEDAFFINITY ---- */
+
+static int affinity_key(struct dp_affinity_key *k, const struct dp_affinity_info *info)
+{
+	if (!family_ok(&info->dvipa) || info->client.family != info->dvipa.family)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->family = info->dvipa.family;
+	k->proto = IPPROTO_TCP;
+	k->port = htons(info->dvipa_port);
+	memcpy(k->client, info->client.bytes, sizeof(k->client));
+	memcpy(k->dvipa, info->dvipa.bytes, sizeof(k->dvipa));
+	return 0;
+}
+
+static void affinity_from_map(struct dp_affinity_info *info, const struct dp_affinity_key *k,
+                              const struct dp_affinity *a)
+{
+	memset(info, 0, sizeof(*info));
+	info->client.family = k->family;
+	memcpy(info->client.bytes, k->client, sizeof(info->client.bytes));
+	info->dvipa.family = k->family;
+	memcpy(info->dvipa.bytes, k->dvipa, sizeof(info->dvipa.bytes));
+	info->dvipa_port = ntohs(k->port);
+	target_from_map(&info->target, &a->target);
+	info->open = a->open;
+	info->last_end_ns = a->last_end_ns;
+}
+
+int dp_affinity_foreach(struct dp *dp, int (*fn)(const struct dp_affinity_info *a, void *data),
+                        void *data)
+{
+	const struct bpf_map *map = dp->skel->maps.affinity;
+	int fd = map_fd(map);
+	/* As in dp_flow_foreach(): a vanished key restarts the walk. */
+	uint64_t budget = 2 * (uint64_t)bpf_map__max_entries(map) + 16;
+	struct dp_affinity_key key, next;
+	struct dp_affinity_info info;
+	struct dp_affinity a;
+	bool first = true;
+	int err;
+
+	while (budget--) {
+		err = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
+		if (err == -ENOENT)
+			return 0;
+		if (err < 0)
+			return err;
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &a) < 0)
+			continue;
+		affinity_from_map(&info, &key, &a);
+		err = fn(&info, data);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *info)
+{
+	struct dp_affinity_key k;
+	struct dp_affinity a = {0};
+	int err;
+
+	err = affinity_key(&k, info);
+	if (err < 0)
+		return err;
+	err = target_to_map(&a.target, &info->target, info->dvipa.family);
+	if (err < 0)
+		return err;
+	a.open = info->open;
+	a.last_end_ns = info->last_end_ns;
+	return bpf_map_update_elem(map_fd(dp->skel->maps.affinity), &k, &a, BPF_ANY);
+}
+
+struct affinity_sweep {
+	const struct ipaddr *dvipa; /* NULL: all */
+	uint16_t port;
+	struct dp_affinity_key *keys;
+	size_t n, cap;
+};
+
+static int collect_affinities(const struct dp_affinity_info *info, void *data)
+{
+	struct affinity_sweep *s = data;
+
+	if (s->dvipa && (info->dvipa_port != s->port || !ipaddr_equal(&info->dvipa, s->dvipa)))
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct dp_affinity_key *keys = realloc(s->keys, cap * sizeof(*keys));
+
+		if (!keys)
+			return -ENOMEM;
+		s->keys = keys;
+		s->cap = cap;
+	}
+	return affinity_key(&s->keys[s->n++], info);
+}
+
+int dp_affinity_clear(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, size_t *ret_n)
+{
+	int fd = map_fd(dp->skel->maps.affinity);
+	struct affinity_sweep s = {.dvipa = dvipa, .port = port};
+	size_t deleted = 0;
+	int err;
+
+	if (dvipa && !family_ok(dvipa))
+		return -EINVAL;
+	/* Collect first: deleting while walking restarts walks. */
+	err = dp_affinity_foreach(dp, collect_affinities, &s);
+	if (err < 0)
+		goto out;
+	for (size_t i = 0; i < s.n; i++) {
+		err = bpf_map_delete_elem(fd, &s.keys[i]);
+		if (err == -ENOENT)
+			continue;
+		if (err < 0)
+			goto out;
+		deleted++;
+	}
+	err = 0;
+	if (ret_n)
+		*ret_n = deleted;
+out:
+	free(s.keys);
+	return err;
 }

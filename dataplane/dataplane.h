@@ -25,6 +25,8 @@ struct dp_open_opts {
 	bool reset_pins;
 	/* Size of the flow table; 0 = DP_FLOWS_DEFAULT. */
 	uint32_t flow_max;
+	/* Size of the affinity table (TIMEDAFFINITY); 0 = the flow table's. */
+	uint32_t affinity_max;
 };
 
 /* Opens and loads the programs and maps. opts may be NULL. On failure *ret
@@ -64,18 +66,29 @@ struct dp_service_target {
 	uint32_t node_id;
 	struct ipaddr plex_addr; /* same family as the DVIPA */
 	bool is_local;           /* this node: delivered, not encapsulated */
+	/* In a service: ready and not quiesced, so it keeps the clients that
+	 * have an affinity to it (TIMEDAFFINITY) even without slots. A target
+	 * with slots is ready whatever this says. */
+	bool ready;
 };
 
 /* Sets (adds or replaces) the TCP service dvipa:port: its targets and its
  * dispatch table, slots[i] an index into targets (a weighted method repeats
  * an index). slots NULL: each target once, in order. n_slots 0 with slots
  * non-NULL: no target ready (SYNs go to the local stack). The round-robin
- * position survives a replace. -EINVAL on bad sizes or indexes,
- * -EAFNOSUPPORT on a target of the other family. */
+ * position and the affinity time survive a replace. -EINVAL on bad sizes
+ * or indexes, -EAFNOSUPPORT on a target of the other family. */
 int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
                    const struct dp_service_target *targets, size_t n_targets, const uint8_t *slots,
                    size_t n_slots);
 int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port);
+/* TIMEDAFFINITY of the service dvipa:port, in seconds (0: none): a client
+ * address keeps the target its connections went to while one is open and
+ * for that long after the last one ended, as long as the target is ready.
+ * -ENOENT without such a service. Entries made under an earlier value stay
+ * (see dp_affinity_clear()). */
+int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
+                            uint32_t seconds);
 
 /* DVIPAs this node serves as a target: decapsulated (from members only),
  * their SYNs MSS-clamped. */
@@ -117,6 +130,26 @@ int dp_flow_set(struct dp *dp, const struct dp_flow_info *flow);
  * be NULL) = flows changed. */
 int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service_target *to,
                       size_t *ret_n);
+
+/* A client's affinity to a target of a service (TIMEDAFFINITY). */
+struct dp_affinity_info {
+	struct ipaddr client;
+	struct ipaddr dvipa;
+	uint16_t dvipa_port;
+	struct dp_service_target target; /* ready is not kept: false */
+	uint32_t open;                   /* its connections without FIN or RST yet */
+	uint64_t last_end_ns;            /* CLOCK_MONOTONIC; 0 = none ended yet */
+};
+
+/* Calls fn for each affinity entry, expired ones included (a snapshot);
+ * stops at fn's first non-zero return and returns it. */
+int dp_affinity_foreach(struct dp *dp, int (*fn)(const struct dp_affinity_info *a, void *data),
+                        void *data);
+/* Adds or replaces an entry (tests; rebuilding the table). */
+int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *a);
+/* Deletes the entries of dvipa:port, or every entry when dvipa is NULL;
+ * *ret_n (may be NULL) = entries deleted. */
+int dp_affinity_clear(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, size_t *ret_n);
 
 /* The programs' fds, for BPF_PROG_TEST_RUN. */
 enum dp_prog { DP_PROG_INGRESS = 0, DP_PROG_EGRESS, DP_PROG_MAX };

@@ -23,7 +23,8 @@
 /* SYSPLEXPORTS hands out ephemeral ports in blocks of 64. */
 #define DP_PORT_BLOCK_SHIFT 6
 
-/* Default sizes; the flow table's can be changed at open time. */
+/* Default sizes; the flow table's and the affinity table's can be changed at
+ * open time (the affinity table takes the flow table's size by default). */
 #define DP_FLOWS_DEFAULT   65536
 #define DP_SERVICES_MAX    1024
 #define DP_MEMBERS_MAX     128
@@ -56,6 +57,9 @@ struct dp_service_key {
 _Static_assert(sizeof(struct dp_service_key) == 20, "dp_service_key layout");
 
 #define DP_TARGET_LOCAL 0x01 /* the target is this node: deliver, do not encapsulate */
+/* In a service's targets: ready and not quiesced, so it keeps the clients
+ * that have an affinity to it (TIMEDAFFINITY), slots or not. */
+#define DP_TARGET_READY 0x02
 
 /* Where a connection goes: a node and its plex address (same family as the
  * DVIPA: IPv4 in IPv4, IPv6 in IPv6). */
@@ -73,9 +77,9 @@ _Static_assert(sizeof(struct dp_target) == 24, "dp_target layout");
 struct dp_service {
 	__u32 rr; /* advanced atomically by the program */
 	__u16 n_targets;
-	__u16 n_slots; /* 0: no target is ready */
-	__u32 flags;   /* reserved, 0 */
-	__u32 pad;
+	__u16 n_slots;    /* 0: no target is ready */
+	__u32 flags;      /* reserved, 0 */
+	__u32 affinity_s; /* TIMEDAFFINITY in seconds; 0 = none */
 	struct dp_target targets[DP_MAX_TARGETS];
 	__u8 slots[DP_DISPATCH_SLOTS]; /* indexes into targets[] */
 };
@@ -95,6 +99,9 @@ struct dp_flow_key {
 _Static_assert(sizeof(struct dp_flow_key) == 40, "dp_flow_key layout");
 
 #define DP_FLOW_CLOSING 0x01 /* a FIN or RST was seen; a new SYN picks a new target */
+/* Counted in its client's `affinity` entry until it closes (a high bit:
+ * the low ones are for the connection's own state). */
+#define DP_FLOW_AFFINITY 0x80
 
 /* Value of `flows`. */
 struct dp_flow {
@@ -104,6 +111,27 @@ struct dp_flow {
 	__u64 created_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
 _Static_assert(sizeof(struct dp_flow) == 40, "dp_flow layout");
+
+/* Key of `affinity` (TIMEDAFFINITY): a client address and a service. */
+struct dp_affinity_key {
+	__u8 family;
+	__u8 proto;
+	__be16 port; /* the DVIPA's */
+	__u8 client[16];
+	__u8 dvipa[16];
+};
+_Static_assert(sizeof(struct dp_affinity_key) == 36, "dp_affinity_key layout");
+
+/* Value of `affinity`: the client's target for the service. It holds while
+ * open > 0 or for the service's affinity_s after last_end_ns, and only
+ * while the target is DP_TARGET_READY in the service. */
+struct dp_affinity {
+	struct dp_target target;
+	__u32 open; /* its connections through it without FIN or RST yet */
+	__u32 pad;
+	__u64 last_end_ns; /* when one last ended (bpf_ktime_get_ns); 0 = none yet */
+};
+_Static_assert(sizeof(struct dp_affinity) == 40, "dp_affinity layout");
 
 /* Key of `members` and `target_dvipas`: one address. */
 struct dp_addr_key {
@@ -162,7 +190,14 @@ _Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout
 	X(ENCAP_NOT_OURS, "encap_not_ours", "encapsulated, not to a DVIPA we serve: to the stack") \
 	X(MSS_CLAMPED, "mss_clamped", "MSS option lowered in a SYN from a target DVIPA")           \
 	X(FIB_FWD_DISABLED, "fib_fwd_disabled",                                                    \
-	  "forwarding off on INTERFACE: sent through the kernel's route and neighbour lookup")
+	  "forwarding off on INTERFACE: sent through the kernel's route and neighbour lookup")     \
+	X(AFFINITY_HIT, "affinity_hit", "SYN sent to the target its client has an affinity to")    \
+	X(AFFINITY_NEW, "affinity_new",                                                            \
+	  "SYN of a TIMEDAFFINITY service dispatched: its client's affinity (re)starts")           \
+	X(AFFINITY_EXPIRED, "affinity_expired",                                                    \
+	  "SYN whose client's affinity ran out (no connection open, time passed): dispatched")     \
+	X(AFFINITY_NOT_READY, "affinity_not_ready",                                                \
+	  "SYN whose client's affinity target is no longer ready or is quiesced: dispatched")
 
 #define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,
 enum dp_counter { DP_COUNTERS(DP_COUNTER_ENUM_) DP_CNT_MAX };

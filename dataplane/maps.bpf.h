@@ -31,6 +31,17 @@ struct {
 	__type(value, struct dp_flow);
 } flows SEC(".maps");
 
+/* TIMEDAFFINITY: a client of a service -> its target, open connections,
+ * when the last one ended. LRU like `flows` (the loader gives it the flow
+ * table's size): an expired entry is simply rewritten by the client's next
+ * SYN or evicted, so no timer is needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DP_FLOWS_DEFAULT);
+	__type(key, struct dp_affinity_key);
+	__type(value, struct dp_affinity);
+} affinity SEC(".maps");
+
 /* Distributed DVIPA:port -> targets and dispatch table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

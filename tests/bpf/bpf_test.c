@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -1243,6 +1244,325 @@ static void t_mss_option_walk(void)
 	CHECK_COUNTERS(&r, DP_CNT_MSS_CLAMPED, 0);
 }
 
+/* ---- TIMEDAFFINITY ------------------------------------------------------------
+ * The program's clock (bpf_ktime_get_ns) cannot be set, so these cases move
+ * an entry's last_end_ns into the past with dp_affinity_set() instead of
+ * waiting: CLOCK_MONOTONIC here is the program's clock. */
+
+#define AFF4     "10.0.0.30" /* RR over n2, n3, n1 (local), TIMEDAFFINITY 300 */
+#define AFF6     "fd00::30"  /* RR over n2, n3, TIMEDAFFINITY 300 */
+#define AFF_SECS 300
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sends a segment from client:sport to dvipa:80 and returns the node it went
+ * to: 1 when delivered locally, the outer destination's last byte when
+ * encapsulated, -1 otherwise. */
+static int aff_send(const char *client, const char *dvipa, uint16_t sport, uint8_t flags,
+                    struct result *r, struct pkt *in)
+{
+	struct seg s = {.family = strchr(dvipa, ':') ? 6 : 4,
+	                .src = client,
+	                .dst = dvipa,
+	                .sport = sport,
+	                .dport = 80,
+	                .flags = flags,
+	                .id = 0x4321};
+
+	frame(in, &s);
+	run(DP_PROG_INGRESS, in, r);
+	if (r->act == TC_ACT_OK && r->delta[DP_CNT_TO_LOCAL] == 1)
+		return 1;
+	if (r->act == TC_ACT_REDIRECT && s.family == 4 && r->out.len > 34)
+		return r->out.b[14 + 19];
+	if (r->act == TC_ACT_REDIRECT && s.family == 6 && r->out.len > 54)
+		return r->out.b[14 + 39];
+	return -1;
+}
+
+struct find_affinity {
+	struct ipaddr client, dvipa;
+	struct dp_affinity_info found;
+	int n;
+};
+
+static int find_affinity_cb(const struct dp_affinity_info *a, void *data)
+{
+	struct find_affinity *fa = data;
+
+	if (ipaddr_equal(&a->client, &fa->client) && ipaddr_equal(&a->dvipa, &fa->dvipa) &&
+	    a->dvipa_port == 80) {
+		fa->found = *a;
+		fa->n++;
+	}
+	return 0;
+}
+
+/* The client's entry for dvipa:80, or an entry with node 0 and n 0. */
+static struct find_affinity affinity_of(const char *client, const char *dvipa)
+{
+	struct find_affinity fa = {.client = ip(client), .dvipa = ip(dvipa)};
+
+	if (dp_affinity_foreach(dp, find_affinity_cb, &fa) < 0)
+		fa.n = -1;
+	return fa;
+}
+
+/* Makes the client's entry say: target node (plex address addr), open
+ * connections, last one ended ago_s seconds ago. */
+static int affinity_age(const char *client, const char *dvipa, uint32_t node, const char *addr,
+                        uint32_t open, uint64_t ago_s)
+{
+	struct dp_affinity_info a = {.client = ip(client),
+	                             .dvipa = ip(dvipa),
+	                             .dvipa_port = 80,
+	                             .target = target(node, addr, node == 1),
+	                             .open = open,
+	                             .last_end_ns = mono_ns() - ago_s * 1000000000ull};
+
+	return dp_affinity_set(dp, &a);
+}
+
+static int aff_service(bool n3_ready, bool n3_slot)
+{
+	struct ipaddr dvipa = ip(AFF4);
+	struct dp_service_target t[] = {target(2, T2_4, false), target(3, T3_4, false),
+	                                target(1, PLEX4, true)};
+	static const uint8_t all[] = {0, 1, 2}, without_n3[] = {0, 2};
+	int err;
+
+	t[1].ready = n3_ready;
+	err = dp_service_set(dp, &dvipa, 80, t, 3, n3_slot ? all : without_n3, n3_slot ? 3 : 2);
+	return err ?: dp_service_set_affinity(dp, &dvipa, 80, AFF_SECS);
+}
+
+static void t_affinity_holds(void)
+{
+	struct ipaddr dvipa = ip(AFF4);
+	struct find_affinity fa;
+	struct pkt in, want;
+	struct result r;
+
+	CHECK_INT(aff_service(true, true), 0);
+	/* The first SYN is dispatched (slot 0: n2) and starts the affinity. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3000, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_NEW, 1, DP_CNT_ENCAP, 1);
+	fa = affinity_of(CLIENT4, AFF4);
+	CHECK_INT(fa.n, 1);
+	CHECK_INT(fa.found.target.node_id, 2);
+	CHECK_INT(fa.found.open, 1);
+	CHECK_INT(fa.found.last_end_ns, 0);
+	/* The round robin would give n3: the affinity gives n2, byte-exact. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3001, TH_SYN, &r, &in), 2);
+	encapsulated(&want, &in, T2_4, mac_t2);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 2);
+	/* A hit does not move the round robin: another client gets slot 1. */
+	CHECK_INT(aff_send("10.1.0.6", AFF4, 3000, TH_SYN, &r, &in), 3);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_NEW, 1, DP_CNT_ENCAP, 1);
+	/* Packets of known connections are not affinity's business. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3000, TH_ACK, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 2);
+
+	/* A FIN ends one connection, once: its retransmission counts nothing. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3000, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FLOW_CLOSING, 1, DP_CNT_ENCAP, 1);
+	fa = affinity_of(CLIENT4, AFF4);
+	CHECK_INT(fa.found.open, 1);
+	CHECK(fa.found.last_end_ns > 0 && fa.found.last_end_ns <= mono_ns());
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3000, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 1);
+	/* A RST ends the other; then a FIN on it changes nothing. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3001, TH_RST, &r, &in), 2);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 0);
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3001, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 0);
+
+	/* No connection open, the last ended a moment ago: it holds. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3002, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 1);
+	/* The client reuses a closed 4-tuple: a new connection, counted. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3000, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_REUSED, 1, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1,
+	               DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 2);
+	/* A replace of the service keeps its affinity time. */
+	CHECK_INT(dp_service_set(dp, &dvipa, 80,
+	                         (struct dp_service_target[]){target(2, T2_4, false),
+	                                                      target(3, T3_4, false),
+	                                                      target(1, PLEX4, true)},
+	                         3, NULL, 0),
+	          0);
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3003, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+}
+
+static void t_affinity_expires(void)
+{
+	struct result r;
+	struct pkt in;
+
+	CHECK_INT(aff_service(true, true), 0);
+	/* The last connection ended AFF_SECS - 1 s ago: it still holds. */
+	CHECK_INT(affinity_age(CLIENT4, AFF4, 2, T2_4, 0, AFF_SECS - 1), 0);
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3100, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	/* AFF_SECS + 1 s ago: expired. The round robin is at slot 2 (two
+	 * dispatches so far on this service): n1, delivered locally. */
+	CHECK_INT(affinity_age(CLIENT4, AFF4, 2, T2_4, 0, AFF_SECS + 1), 0);
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3101, TH_SYN, &r, &in), 1);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_EXPIRED, 1, DP_CNT_AFFINITY_NEW, 1,
+	               DP_CNT_TO_LOCAL, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.target.node_id, 1);
+	CHECK(affinity_of(CLIENT4, AFF4).found.target.is_local);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 1);
+	/* And the new one holds. */
+	CHECK_INT(aff_send(CLIENT4, AFF4, 3102, TH_SYN, &r, &in), 1);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_TO_LOCAL, 1);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).found.open, 2);
+	/* The dispatch may pick the expired entry's target again: the entry
+	 * restarts, counted as new. Slot 0 is n2. */
+	CHECK_INT(affinity_age("10.1.0.8", AFF4, 2, T2_4, 0, AFF_SECS + 1), 0);
+	CHECK_INT(aff_send("10.1.0.8", AFF4, 3100, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_EXPIRED, 1, DP_CNT_AFFINITY_NEW, 1,
+	               DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of("10.1.0.8", AFF4).found.open, 1);
+}
+
+static void t_affinity_open_keeps(void)
+{
+	struct result r;
+	struct pkt in;
+	int node;
+
+	CHECK_INT(aff_service(true, true), 0);
+	node = aff_send("10.1.0.9", AFF4, 3200, TH_SYN, &r, &in);
+	CHECK(node >= 1);
+	/* Its connection is open and the last one ended long ago: the open
+	 * connection keeps the affinity however old that end is. */
+	CHECK_INT(affinity_age("10.1.0.9", AFF4, (uint32_t)node,
+	                       node == 1   ? PLEX4
+	                       : node == 2 ? T2_4
+	                                   : T3_4,
+	                       1, 10 * AFF_SECS),
+	          0);
+	CHECK_INT(aff_send("10.1.0.9", AFF4, 3201, TH_SYN, &r, &in), node);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_HIT], 1);
+	CHECK_INT(affinity_of("10.1.0.9", AFF4).found.open, 2);
+	/* Both end: the time starts now, so it still holds. */
+	aff_send("10.1.0.9", AFF4, 3200, TH_FIN | TH_ACK, &r, &in);
+	aff_send("10.1.0.9", AFF4, 3201, TH_FIN | TH_ACK, &r, &in);
+	CHECK_INT(affinity_of("10.1.0.9", AFF4).found.open, 0);
+	CHECK_INT(aff_send("10.1.0.9", AFF4, 3202, TH_SYN, &r, &in), node);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_HIT], 1);
+}
+
+static void t_affinity_not_ready(void)
+{
+	struct find_affinity fa;
+	struct result r;
+	struct pkt in;
+	int node;
+
+	/* A client sticks to n3. */
+	CHECK_INT(aff_service(true, true), 0);
+	CHECK_INT(affinity_age("10.1.0.10", AFF4, 3, T3_4, 0, 1), 0);
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3300, TH_SYN, &r, &in), 3);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_HIT], 1);
+	CHECK_INT(affinity_of("10.1.0.10", AFF4).found.open, 1);
+	/* n3 ready but without slots (WEIGHTEDACTIVE far ahead, a HOTSTANDBY
+	 * backup): it keeps its client. */
+	CHECK_INT(aff_service(true, false), 0);
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3301, TH_SYN, &r, &in), 3);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	/* n3 no longer ready (or quiesced): the client is dispatched anew,
+	 * its connections still open on n3 included. */
+	CHECK_INT(aff_service(false, false), 0);
+	node = aff_send("10.1.0.10", AFF4, 3302, TH_SYN, &r, &in);
+	CHECK(node == 1 || node == 2);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_NOT_READY], 1);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_NEW], 1);
+	fa = affinity_of("10.1.0.10", AFF4);
+	CHECK_INT(fa.found.target.node_id, node);
+	CHECK_INT(fa.found.open, 1);
+	/* The connections to n3 end: not counted against the new target. */
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3300, TH_FIN | TH_ACK, &r, &in), 3);
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3301, TH_RST, &r, &in), 3);
+	CHECK_INT(affinity_of("10.1.0.10", AFF4).found.open, 1);
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3303, TH_SYN, &r, &in), node);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_HIT], 1);
+	CHECK_INT(affinity_of("10.1.0.10", AFF4).found.open, 2);
+	/* A target that left the service altogether is not ready either. */
+	CHECK_INT(affinity_age("10.1.0.11", AFF4, 4, T4_4, 3, 0), 0);
+	node = aff_send("10.1.0.11", AFF4, 3300, TH_SYN, &r, &in);
+	CHECK(node == 1 || node == 2);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_NOT_READY], 1);
+}
+
+static void t_affinity_ipv6(void)
+{
+	struct ipaddr dvipa = ip(AFF6);
+	struct dp_service_target t[] = {target(2, T2_6, false), target(3, T3_6, false)};
+	struct pkt in, want;
+	struct result r;
+
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 2, NULL, 0), 0);
+	CHECK_INT(dp_service_set_affinity(dp, &dvipa, 80, AFF_SECS), 0);
+	CHECK_INT(aff_send(CLIENT6, AFF6, 3400, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_NEW, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(aff_send(CLIENT6, AFF6, 3401, TH_SYN, &r, &in), 2);
+	encapsulated(&want, &in, T2_6, mac_t2);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(affinity_of(CLIENT6, AFF6).found.open, 2);
+	CHECK_INT(aff_send("fd01::6", AFF6, 3400, TH_SYN, &r, &in), 3);
+	/* Without TIMEDAFFINITY the round robin alone, nothing counted. */
+	CHECK_INT(dp_service_set_affinity(dp, &dvipa, 80, 0), 0);
+	CHECK_INT(aff_send(CLIENT6, AFF6, 3402, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(aff_send(CLIENT6, AFF6, 3403, TH_SYN, &r, &in), 3);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_ENCAP, 1);
+	/* Its flows made under the affinity still leave the count. */
+	aff_send(CLIENT6, AFF6, 3400, TH_FIN | TH_ACK, &r, &in);
+	CHECK_INT(affinity_of(CLIENT6, AFF6).found.open, 1);
+}
+
+static void t_affinity_loader(void)
+{
+	struct ipaddr d4 = ip(AFF4), d6 = ip(AFF6), none = ip("10.0.0.31");
+	struct dp_affinity_info bad = {.client = ip(CLIENT6), .dvipa = d4, .dvipa_port = 80};
+	size_t n = 0;
+
+	CHECK_INT(dp_service_set_affinity(dp, &none, 80, 10), -ENOENT);
+	CHECK_INT(dp_affinity_set(dp, &bad), -EINVAL);
+	bad.client = ip(CLIENT4);
+	bad.target = target(2, T2_6, false);
+	CHECK_INT(dp_affinity_set(dp, &bad), -EAFNOSUPPORT);
+	/* Clearing one service leaves the others' entries. */
+	CHECK(affinity_of(CLIENT4, AFF4).n == 1 && affinity_of(CLIENT6, AFF6).n == 1);
+	CHECK_INT(dp_affinity_clear(dp, &d6, 81, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(dp_affinity_clear(dp, &d6, 80, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(affinity_of(CLIENT6, AFF6).n, 0);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).n, 1);
+	CHECK_INT(dp_affinity_clear(dp, NULL, 0, &n), 0);
+	CHECK(n >= 5);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).n, 0);
+	CHECK_INT(dp_service_remove(dp, &d4, 80), 0);
+	CHECK_INT(dp_service_remove(dp, &d6, 80), 0);
+}
+
 /* ---- loader ----------------------------------------------------------------- */
 
 static void t_loader_checks(void)
@@ -1387,6 +1707,12 @@ static const struct test_case cases[] = {
     {"encap_not_ours", t_encap_not_ours},
     {"mss_clamp", t_mss_clamp},
     {"mss_option_walk", t_mss_option_walk},
+    {"affinity_holds", t_affinity_holds},
+    {"affinity_expires", t_affinity_expires},
+    {"affinity_open_keeps", t_affinity_open_keeps},
+    {"affinity_not_ready", t_affinity_not_ready},
+    {"affinity_ipv6", t_affinity_ipv6},
+    {"affinity_loader", t_affinity_loader},
     {"loader_checks", t_loader_checks},
     {"attach_detach", t_attach_detach},
     {"pinned_maps", t_pinned_maps},
