@@ -11,10 +11,12 @@
  *   dp_ctl -p PINDIR service set DVIPA PORT TARGET...
  *                                TARGET = ID,PLEXADDR[,local][,wWEIGHT]
  *   dp_ctl -p PINDIR service del DVIPA PORT
+ *   dp_ctl -p PINDIR service affinity DVIPA PORT SECONDS   (TIMEDAFFINITY)
  *   dp_ctl -p PINDIR dvipa add|del DVIPA
  *   dp_ctl -p PINDIR portblock set DVIPA BLOCK TARGET | portblock del DVIPA BLOCK
  *   dp_ctl -p PINDIR counters [NAME]          ("name value" lines, or NAME's value)
  *   dp_ctl -p PINDIR flows
+ *   dp_ctl -p PINDIR affinities
  *   dp_ctl -p PINDIR retarget FROM_ID [TARGET]
  */
 #include <errno.h>
@@ -39,9 +41,10 @@ static void usage(void)
 	        "  member add ADDR ID | member del ADDR\n"
 	        "  service set DVIPA PORT ID,PLEXADDR[,local][,wWEIGHT]... | service del DVIPA "
 	        "PORT\n"
+	        "  service affinity DVIPA PORT SECONDS\n"
 	        "  dvipa add|del DVIPA\n"
 	        "  portblock set DVIPA BLOCK TARGET | portblock del DVIPA BLOCK\n"
-	        "  counters [NAME] | flows | retarget FROM_ID [TARGET]\n");
+	        "  counters [NAME] | flows | affinities | retarget FROM_ID [TARGET]\n");
 	exit(2);
 }
 
@@ -127,6 +130,18 @@ static int print_flow(const struct dp_flow_info *f, void *data)
 	return 0;
 }
 
+static int print_affinity(const struct dp_affinity_info *a, void *data)
+{
+	char c[IPADDR_STRLEN], d[IPADDR_STRLEN], t[IPADDR_STRLEN];
+
+	(void)data;
+	printf("%s %s %u node %u %s open %u last_end_ns %llu\n",
+	       ipaddr_format(&a->client, c, sizeof(c)), ipaddr_format(&a->dvipa, d, sizeof(d)),
+	       a->dvipa_port, a->target.node_id, ipaddr_format(&a->target.plex_addr, t, sizeof(t)),
+	       a->open, (unsigned long long)a->last_end_ns);
+	return 0;
+}
+
 static void service(struct dp *dp, int argc, char **argv)
 {
 	struct dp_service_target targets[DP_MAX_TARGETS];
@@ -142,6 +157,12 @@ static void service(struct dp *dp, int argc, char **argv)
 	port = (uint16_t)number(argv[2], 65535);
 	if (strcmp(argv[0], "del") == 0) {
 		check(dp_service_remove(dp, &dvipa, port), "service del");
+		return;
+	}
+	if (strcmp(argv[0], "affinity") == 0 && argc == 4) {
+		check(dp_service_set_affinity(dp, &dvipa, port,
+		                              (uint32_t)number(argv[3], UINT32_MAX)),
+		      "service affinity");
 		return;
 	}
 	if (strcmp(argv[0], "set") != 0)
@@ -236,6 +257,8 @@ static int run(struct dp *dp, int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "flows") == 0 && argc == 1) {
 		check(dp_flow_foreach(dp, print_flow, NULL), "flows");
+	} else if (strcmp(cmd, "affinities") == 0 && argc == 1) {
+		check(dp_affinity_foreach(dp, print_affinity, NULL), "affinities");
 	} else if (strcmp(cmd, "retarget") == 0 && (argc == 2 || argc == 3)) {
 		struct dp_service_target t;
 		size_t n = 0;
