@@ -763,7 +763,7 @@ int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *info)
 
 struct affinity_sweep {
 	const struct ipaddr *dvipa; /* NULL: all */
-	uint16_t port;
+	uint16_t port;              /* 0: all of dvipa's */
 	struct dp_affinity_key *keys;
 	size_t n, cap;
 };
@@ -772,7 +772,8 @@ static int collect_affinities(const struct dp_affinity_info *info, void *data)
 {
 	struct affinity_sweep *s = data;
 
-	if (s->dvipa && (info->dvipa_port != s->port || !ipaddr_equal(&info->dvipa, s->dvipa)))
+	if (s->dvipa &&
+	    ((s->port && info->dvipa_port != s->port) || !ipaddr_equal(&info->dvipa, s->dvipa)))
 		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;

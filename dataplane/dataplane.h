@@ -147,8 +147,8 @@ int dp_affinity_foreach(struct dp *dp, int (*fn)(const struct dp_affinity_info *
                         void *data);
 /* Adds or replaces an entry (tests; rebuilding the table). */
 int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *a);
-/* Deletes the entries of dvipa:port, or every entry when dvipa is NULL;
- * *ret_n (may be NULL) = entries deleted. */
+/* Deletes the entries of dvipa:port (port 0: of every port of dvipa), or
+ * every entry when dvipa is NULL; *ret_n (may be NULL) = entries deleted. */
 int dp_affinity_clear(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, size_t *ret_n);
 
 /* The programs' fds, for BPF_PROG_TEST_RUN. */

@@ -1556,9 +1556,27 @@ static void t_affinity_loader(void)
 	CHECK_INT(n, 2);
 	CHECK_INT(affinity_of(CLIENT6, AFF6).n, 0);
 	CHECK_INT(affinity_of(CLIENT4, AFF4).n, 1);
-	CHECK_INT(dp_affinity_clear(dp, NULL, 0, &n), 0);
-	CHECK(n >= 5);
+	CHECK_INT(dp_affinity_clear(dp, &none, 0, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(affinity_of(CLIENT4, AFF4).n, 1);
+	/* Port 0: every port of the DVIPA (six clients of AFF4:80, and one
+	 * made by hand on port 81). */
+	bad.target = target(2, T2_4, false);
+	bad.dvipa_port = 81;
+	CHECK_INT(dp_affinity_set(dp, &bad), 0);
+	CHECK_INT(dp_affinity_clear(dp, &d4, 0, &n), 0);
+	CHECK_INT(n, 7);
 	CHECK_INT(affinity_of(CLIENT4, AFF4).n, 0);
+	/* NULL: everything. */
+	CHECK_INT(dp_affinity_set(dp, &bad), 0);
+	bad.client = ip(CLIENT6);
+	bad.dvipa = d6;
+	bad.target = target(2, T2_6, false);
+	CHECK_INT(dp_affinity_set(dp, &bad), 0);
+	CHECK_INT(dp_affinity_clear(dp, NULL, 0, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(dp_affinity_clear(dp, NULL, 0, &n), 0);
+	CHECK_INT(n, 0);
 	CHECK_INT(dp_service_remove(dp, &d4, 80), 0);
 	CHECK_INT(dp_service_remove(dp, &d6, 80), 0);
 }
