@@ -26,6 +26,7 @@ struct distributor_svc {
 	struct ipaddr dvipa;
 	uint16_t port;
 	uint16_t n_slots;
+	uint32_t timedaffinity; /* seconds, 0 = none */
 	size_t n_targets;
 	struct dp_service_target targets[DIST_MAX_TARGETS];
 	uint8_t slots[DIST_SLOTS];
@@ -549,6 +550,7 @@ static void distributor_svc_from_view(const struct distributor *d, const struct 
 	out->port = s->port;
 	out->n_targets = s->n_targets;
 	out->n_slots = s->n_slots;
+	out->timedaffinity = s->timedaffinity;
 	memcpy(out->slots, s->slots, s->n_slots);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		const struct dist_target *t = &d->view.targets[s->first_target + i];
@@ -557,6 +559,7 @@ static void distributor_svc_from_view(const struct distributor *d, const struct 
 		    .node_id = t->node_id,
 		    .plex_addr = t->plex_addr,
 		    .is_local = t->node_id == d->self,
+		    .ready = dist_target_ready(t),
 		};
 	}
 }
@@ -564,11 +567,12 @@ static void distributor_svc_from_view(const struct distributor *d, const struct 
 static bool distributor_svc_equal(const struct distributor_svc *a, const struct distributor_svc *b)
 {
 	if (a->n_targets != b->n_targets || a->n_slots != b->n_slots ||
-	    memcmp(a->slots, b->slots, a->n_slots) != 0)
+	    a->timedaffinity != b->timedaffinity || memcmp(a->slots, b->slots, a->n_slots) != 0)
 		return false;
 	for (size_t i = 0; i < a->n_targets; i++)
 		if (a->targets[i].node_id != b->targets[i].node_id ||
 		    a->targets[i].is_local != b->targets[i].is_local ||
+		    a->targets[i].ready != b->targets[i].ready ||
 		    !ipaddr_equal(&a->targets[i].plex_addr, &b->targets[i].plex_addr))
 			return false;
 	return true;
@@ -583,12 +587,57 @@ static struct distributor_svc *distributor_svc_find(struct distributor *d, const
 	return NULL;
 }
 
+/* TIMEDAFFINITY of a programmed service, from seconds `from` to `to`. The
+ * clients' entries go when it is switched off: turned on again later, it
+ * must not find their old counts. */
+static int distributor_affinity(struct distributor *d, const struct distributor_svc *svc,
+                                uint32_t from, uint32_t to)
+{
+	int err;
+
+	if (from == to)
+		return 0;
+	err = dp_service_set_affinity(d->dp, &svc->dvipa, svc->port, to);
+	if (err == 0 && to == 0)
+		err = dp_affinity_clear(d->dp, &svc->dvipa, svc->port, NULL);
+	return err;
+}
+
+/* Forgets the clients' affinities to a service no longer distributed here,
+ * so that a later takeback starts afresh: every port of its DVIPA at once
+ * (one walk of the table) when the view leaves this node no service of the
+ * DVIPA, else the port alone. */
+static void distributor_affinity_gone(struct distributor *d, const struct distributor_svc *gone,
+                                      struct target_addrs *cleared)
+{
+	char text[IPADDR_STRLEN];
+	uint16_t port = 0;
+	int err;
+
+	if (target_addrs_has(cleared, &gone->dvipa))
+		return;
+	for (size_t i = 0; i < d->view.n_services && !port; i++) {
+		const struct dist_service *s = &d->view.services[i];
+
+		if (s->distributor == d->self && s->distributor_active &&
+		    ipaddr_equal(&s->dvipa, &gone->dvipa))
+			port = gone->port;
+	}
+	err = dp_affinity_clear(d->dp, &gone->dvipa, port, NULL);
+	if (err < 0)
+		log_err("data plane: cannot clear the affinities to %s: %s",
+		        ipaddr_format(&gone->dvipa, text, sizeof(text)), strerror(-err));
+	else if (!port)
+		target_addrs_add(cleared, &gone->dvipa);
+}
+
 /* The services of the DVIPAs this node holds: what the view says, written
  * only when it changed. */
 static void distributor_reconcile_services(struct distributor *d)
 {
 	char text[IPADDR_STRLEN];
 	struct distributor_svc want;
+	struct target_addrs cleared = {0};
 	int err;
 
 	for (size_t i = 0; i < d->n_svcs;) {
@@ -609,8 +658,12 @@ static void distributor_reconcile_services(struct distributor *d)
 		}
 		log_info("stopped distributing %s port %u",
 		         ipaddr_format(&d->svcs[i].dvipa, text, sizeof(text)), d->svcs[i].port);
+		want = d->svcs[i];
 		d->svcs[i] = d->svcs[--d->n_svcs];
+		if (want.timedaffinity)
+			distributor_affinity_gone(d, &want, &cleared);
 	}
+	target_addrs_clear(&cleared);
 	for (size_t i = 0; i < d->view.n_services; i++) {
 		const struct dist_service *s = &d->view.services[i];
 		struct distributor_svc *have;
@@ -621,8 +674,13 @@ static void distributor_reconcile_services(struct distributor *d)
 		have = distributor_svc_find(d, &s->dvipa, s->port);
 		if (have && distributor_svc_equal(have, &want))
 			continue;
+		/* dp_service_set() keeps the affinity time the map has: 0 for a
+		 * new service. */
 		err = dp_service_set(d->dp, &s->dvipa, s->port, want.targets, want.n_targets,
 		                     want.slots, want.n_slots);
+		if (err == 0)
+			err = distributor_affinity(d, &want, have ? have->timedaffinity : 0,
+			                           want.timedaffinity);
 		if (err < 0) {
 			log_err("data plane: cannot distribute %s port %u: %s",
 			        ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
@@ -636,9 +694,11 @@ static void distributor_reconcile_services(struct distributor *d)
 				continue;
 			d->svcs = v;
 			have = &v[d->n_svcs++];
-			log_info("distributing %s port %u (%s) to %zu targets, %u ready slots",
+			log_info("distributing %s port %u (%s, TIMEDAFFINITY %u) to %zu targets, "
+			         "%u ready slots",
 			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
-			         config_distmethod_name(s->method), want.n_targets, want.n_slots);
+			         config_distmethod_name(s->method), want.timedaffinity,
+			         want.n_targets, want.n_slots);
 		} else if ((have->n_slots == 0) != (want.n_slots == 0)) {
 			log_info("%s port %u: %s", ipaddr_format(&s->dvipa, text, sizeof(text)),
 			         s->port,

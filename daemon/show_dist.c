@@ -87,8 +87,10 @@ char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
 		if (json) {
 			strbuf_printf(&sb, "%s{\"dvipa\": ", i ? ", " : "");
 			strbuf_json_string(&sb, ipaddr_format(&s->dvipa, a, sizeof(a)));
-			strbuf_printf(&sb, ", \"port\": %u, \"method\": \"%s\", \"distributor\": ",
-			              s->port, config_distmethod_name(s->method));
+			strbuf_printf(&sb,
+			              ", \"port\": %u, \"method\": \"%s\", \"timedaffinity\": %u, "
+			              "\"distributor\": ",
+			              s->port, config_distmethod_name(s->method), s->timedaffinity);
 			show_dist_json_node(&sb, ctx, s->distributor);
 			strbuf_printf(&sb,
 			              ", \"distributing\": %s, \"ready_slots\": %u, \"targets\": [",
