@@ -286,7 +286,6 @@ static __noinline void affinity_opened(const struct packet *p, const struct dp_t
 	struct dp_affinity_key k = {};
 	struct dp_affinity fresh = {};
 	struct dp_affinity *a;
-	__u64 flags = BPF_NOEXIST;
 
 	affinity_key(&k, p);
 	a = bpf_map_lookup_elem(&affinity, &k);
@@ -296,11 +295,9 @@ static __noinline void affinity_opened(const struct packet *p, const struct dp_t
 			count(DP_CNT_AFFINITY_NEW);
 		return;
 	}
-	if (a)
-		flags = BPF_EXIST;
 	fresh.target = *t;
 	fresh.open = 1;
-	if (bpf_map_update_elem(&affinity, &k, &fresh, flags) == -EEXIST) {
+	if (bpf_map_update_elem(&affinity, &k, &fresh, a ? BPF_ANY : BPF_NOEXIST) == -EEXIST) {
 		/* The client's first connections on two CPUs at once: join
 		 * the entry the other one made if it names the same target;
 		 * otherwise the last writer wins and the other flow's close
