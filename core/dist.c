@@ -81,52 +81,23 @@ static bool dist_eligible(const struct dist_target *t)
 	return t->ready > 0 && !(t->flags & DIST_TARGET_QUIESCED);
 }
 
-/* WEIGHTEDACTIVE with active counts: target i should hold w_i / W of the
- * active connections A. Looking ahead N new connections, it gets the share
- * it lacks to be there: w_i * (A + N) / W - a_i (times W to stay in
- * integers, never below 0). Once the counts are proportional the shares are
- * the weights again; a target far behind takes nearly everything until it
- * catches up. N is what arrived since the counts before (at least W): the
- * table stays in place about that long before fresh counts replace it, so
- * it neither overshoots nor lags (a fixed small N made the shares swing
- * from one count to the next). */
-static void dist_weighted_active(const struct dist_target *t, size_t n, uint64_t *share)
+static bool dist_healthy(const struct dist_target *t)
 {
-	uint64_t a_sum = 0, w_sum = 0, recent = 0, ahead;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!share[i])
-			continue;
-		a_sum += t[i].active;
-		w_sum += t[i].weight;
-		recent += t[i].recent;
-	}
-	ahead = recent > w_sum ? recent : w_sum;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t want, have;
-
-		if (!share[i])
-			continue;
-		want = (uint64_t)t[i].weight * (a_sum + ahead);
-		have = (uint64_t)t[i].active * w_sum;
-		share[i] = want > have ? want - have : 0;
-	}
+	return t->health >= DIST_HEALTH_LOW;
 }
 
-int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
-               uint8_t slots[DIST_SLOTS], uint16_t *ret_n)
+/* HOTSTANDBY: the PREFERRED target while it is ready and healthy, else the
+ * ready, healthy BACKUP with the highest rank; with nobody healthy, the same
+ * choice by readiness alone. A ready PREFERRED target passed over for its
+ * health keeps a share (scaled down by its health next): the connections
+ * that tell when it answers again, and bring it back. */
+static void dist_hot_standby(const struct dist_target *t, size_t n, uint64_t *share)
 {
-	uint64_t share[DIST_MAX_TARGETS] = {0};
 	size_t best = n;
 
-	if (method >= CONFIG_DIST_MAX || n > DIST_MAX_TARGETS || (n && !t))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		t[i].slots = 0;
-	switch (method) {
-	case CONFIG_DIST_HOTSTANDBY:
+	for (int healthy_only = 1; healthy_only >= 0 && best == n; healthy_only--) {
 		for (size_t i = 0; i < n; i++) {
-			if (!dist_eligible(&t[i]))
+			if (!dist_eligible(&t[i]) || (healthy_only && !dist_healthy(&t[i])))
 				continue;
 			if (t[i].preferred) {
 				best = i;
@@ -136,15 +107,103 @@ int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
 			    (best == n || t[i].backup_rank > t[best].backup_rank))
 				best = i;
 		}
-		if (best < n)
-			share[best] = 1;
+	}
+	if (best == n)
+		return;
+	share[best] = 1;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].preferred && dist_eligible(&t[i]))
+			share[i] = 1;
+}
+
+/* Health: every share times its target's health (0..100), so that a target
+ * that refuses or drops connections gets fewer new ones, and any health
+ * above 0 keeps a share: it is tested, and recovers. When nothing would be
+ * left, the shares stay: a measure that condemns every target is no better
+ * than none. One step after the method's own shares, whatever the method. */
+static void dist_health_scale(const struct dist_target *t, size_t n, uint64_t *share)
+{
+	uint64_t scaled[DIST_MAX_TARGETS];
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = t[i].health < DIST_HEALTH_MAX ? t[i].health : DIST_HEALTH_MAX;
+
+		scaled[i] = share[i] * h;
+		any |= scaled[i] != 0;
+	}
+	if (any)
+		memcpy(share, scaled, n * sizeof(*share));
+}
+
+/* WEIGHTEDACTIVE with active counts, over the shares share[] (the weights
+ * times health): target i should hold e_i / E of the active connections A.
+ * Looking ahead N new connections, it gets the share it lacks to be there:
+ * e_i * (A + N) / E - a_i (times E to stay in integers, never below 0).
+ * Once the counts are proportional the shares are the weights again; a
+ * target far behind takes nearly everything until it catches up. N is what
+ * arrived since the counts before (at least the sum of the WEIGHTs): the
+ * table stays in place about that long before fresh counts replace it, so
+ * it neither overshoots nor lags (a fixed small N made the shares swing
+ * from one count to the next).
+ *
+ * An unhealthy target does not keep its connections, so it would lag
+ * forever and take every new one: targets below DIST_HEALTH_LOW are left
+ * out of the balance (unless no target is healthy) and get a share in
+ * proportion to their weight times health of what the others get. */
+static void dist_weighted_active(const struct dist_target *t, size_t n, uint64_t *share)
+{
+	uint64_t a_sum = 0, e_sum = 0, w_sum = 0, recent = 0, ahead, total = 0;
+	bool pool[DIST_MAX_TARGETS] = {0}, any_healthy = false;
+
+	for (size_t i = 0; i < n; i++)
+		any_healthy |= share[i] && dist_healthy(&t[i]);
+	for (size_t i = 0; i < n; i++) {
+		pool[i] = share[i] && (dist_healthy(&t[i]) || !any_healthy);
+		if (!pool[i])
+			continue;
+		a_sum += t[i].active;
+		e_sum += share[i];
+		w_sum += t[i].weight;
+		recent += t[i].recent;
+	}
+	ahead = recent > w_sum ? recent : w_sum;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t want, have;
+
+		if (!pool[i])
+			continue;
+		want = share[i] * (a_sum + ahead);
+		have = (uint64_t)t[i].active * e_sum;
+		share[i] = want > have ? want - have : 0;
+		total += share[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!share[i] || pool[i])
+			continue;
+		/* e_i / E of what the pool gets: at least one slot. */
+		share[i] = e_sum ? share[i] * total / e_sum : 0;
+		if (!share[i])
+			share[i] = 1;
+	}
+}
+
+int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
+               uint8_t slots[DIST_SLOTS], uint16_t *ret_n)
+{
+	uint64_t share[DIST_MAX_TARGETS] = {0};
+
+	if (method >= CONFIG_DIST_MAX || n > DIST_MAX_TARGETS || (n && !t))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		t[i].slots = 0;
+	switch (method) {
+	case CONFIG_DIST_HOTSTANDBY:
+		dist_hot_standby(t, n, share);
 		break;
 	case CONFIG_DIST_WEIGHTEDACTIVE:
 		for (size_t i = 0; i < n; i++)
 			share[i] = dist_eligible(&t[i]) ? t[i].weight : 0;
-		if (use_active)
-			dist_weighted_active(t, n, share);
-		dist_reduce(share, n);
 		break;
 	default:
 		/* ROUNDROBIN; BASEWLM and SERVERWLM until WLM weights exist. */
@@ -152,6 +211,10 @@ int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
 			share[i] = dist_eligible(&t[i]) ? 1 : 0;
 		break;
 	}
+	dist_health_scale(t, n, share);
+	if (method == CONFIG_DIST_WEIGHTEDACTIVE && use_active)
+		dist_weighted_active(t, n, share);
+	dist_reduce(share, n);
 	*ret_n = dist_interleave(t, n, share, slots);
 	return 0;
 }
@@ -336,8 +399,17 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 		t[i].ready = r ? r->ready : 0;
 		if (df && dist_facts_is_quiesced(df, port))
 			t[i].flags |= DIST_TARGET_QUIESCED;
-		if (!df)
+		t[i].health = DIST_HEALTH_MAX;
+		if (!df) {
 			t[i].flags |= DIST_TARGET_SILENT;
+			t[i].health = 0;
+		} else if (distributor == c->self) {
+			const struct dist_health_entry *h = dist_health_find(
+			    c->in->health, c->in->n_health, &d->addr, port, t[i].node_id);
+
+			if (h)
+				t[i].health = h->h.health;
+		}
 		if (mine) {
 			struct dist_conns ck = {
 			    .dvipa = d->addr, .port = port, .node_id = t[i].node_id};
@@ -504,7 +576,7 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
 
 bool dist_target_ready(const struct dist_target *t)
 {
-	return dist_eligible(t);
+	return dist_eligible(t) && t->health >= DIST_HEALTH_LOW;
 }
 
 const char *dist_role_name(unsigned role)

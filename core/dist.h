@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/dist_health.h"
 #include "core/ipaddr.h"
 #include "core/plex.h"
 
@@ -120,6 +121,12 @@ struct dist_input {
 	 * NULL): WEIGHTEDACTIVE uses them; without them weights alone count. */
 	const struct dist_conns *conns;
 	size_t n_conns;
+	/* This node's health measurements of the targets of the services it
+	 * distributes (a dist_health_table's entries, sorted; may be NULL):
+	 * targets without one, and other distributors' targets, count as
+	 * DIST_HEALTH_MAX. */
+	const struct dist_health_entry *health;
+	size_t n_health;
 };
 
 #define DIST_TARGET_LOCAL    0x01u /* the target is the distributor itself */
@@ -136,8 +143,11 @@ struct dist_target {
 	uint32_t ready;          /* its Rdy for the port, as it announced */
 	uint32_t active, total;  /* with DIST_TARGET_CONNS */
 	uint32_t recent;         /* new connections since the counts before (idem) */
-	uint32_t flags;          /* DIST_TARGET_* */
-	uint16_t slots;          /* its slots in the dispatch table */
+	/* 0..DIST_HEALTH_MAX: the distributor's measure for its own services,
+	 * else DIST_HEALTH_MAX; 0 with DIST_TARGET_SILENT. */
+	uint8_t health;
+	uint32_t flags; /* DIST_TARGET_* */
+	uint16_t slots; /* its slots in the dispatch table */
 };
 
 struct dist_service {
@@ -184,17 +194,26 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
  *   WEIGHTEDACTIVE: shares proportional to WEIGHT, interleaved; with
  *     use_active, biased towards targets whose active connections lag behind
  *     their share, so that active connections become proportional (looking
- *     ahead as many connections as `recent` says arrived lately).
- *   HOTSTANDBY: the PREFERRED target alone while it is ready, else the ready
- *     BACKUP with the highest rank (then the lowest index).
+ *     ahead as many connections as `recent` says arrived lately); targets
+ *     below DIST_HEALTH_LOW are left out of that balance.
+ *   HOTSTANDBY: the PREFERRED target alone while it is ready and healthy
+ *     (health >= DIST_HEALTH_LOW), else the ready, healthy BACKUP with the
+ *     highest rank (then the lowest index), the preferred one keeping a
+ *     share as long as it is ready; with nobody healthy, the PREFERRED
+ *     target while it is ready, else the ready BACKUP of highest rank.
+ * Then every share is multiplied by its target's health: a target at health
+ * h > 0 keeps at least one slot; at 0, none, unless every share would be 0
+ * (the shares then stay as the method made them).
  * -EINVAL on a bad method or n. */
 int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
                uint8_t slots[DIST_SLOTS], uint16_t *ret_n);
 
-/* Whether t may take new connections: ready and not quiesced. Only such
- * targets get slots, and only they keep a client's TIMEDAFFINITY (a ready
- * target can have no slot for a while, under WEIGHTEDACTIVE or as a
- * HOTSTANDBY backup, and still keep its clients). */
+/* Whether t may keep a client's TIMEDAFFINITY: ready, not quiesced and
+ * healthy (health >= DIST_HEALTH_LOW). A ready target can have no slot for
+ * a while, under WEIGHTEDACTIVE or as a HOTSTANDBY backup, and still keep
+ * its clients; one that refuses or drops connections must not: its refused
+ * connections never close on the distributor, so the affinity's count of
+ * open connections would hold the client there. */
 bool dist_target_ready(const struct dist_target *t);
 
 /* "DIST", "DEST", "DIST&DEST" or "" for a DIST_ROLE_* combination. */

@@ -9,17 +9,20 @@
 #include <bpf/libbpf.h>
 #include <linux/if_addr.h>
 
+#include "core/array.h"
 #include "core/wire.h"
 #include "core/wire_dist.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/show_dist.h"
 #include "daemon/target.h"
 #include "dataplane/dataplane.h"
 
-/* How often flow counts are read for WEIGHTEDACTIVE, and how long to wait
- * before trying to load the data plane again after a failure. */
+/* How often flow counts are read (WEIGHTEDACTIVE, health), and how long to
+ * wait before trying to load the data plane again after a failure. */
 #define CONNS_MS    500
 #define DP_RETRY_MS 10000
+#define NS_PER_MS   1000000ull
 
 /* A service as last programmed into the data plane. */
 struct distributor_svc {
@@ -37,10 +40,16 @@ struct distributor_member {
 	uint32_t node_id;
 };
 
-/* Flow counts per service and target. */
+/* Flow counts per service and target, and (settled[i] for v[i]) the flows
+ * that settled in [settle_from_ns, settle_to_ns): created that long ago,
+ * judged now for health. now_ns: flows younger than DIST_HEALTH_SETTLE_MS
+ * count as active before their handshake completes; older ones only once
+ * it did (the others failed: the target refused or dropped them). */
 struct distributor_counts {
 	struct dist_conns *v;
-	size_t n;
+	struct dist_health_settled *settled;
+	size_t n, cap;
+	uint64_t now_ns, settle_from_ns, settle_to_ns;
 };
 
 struct distributor {
@@ -64,6 +73,10 @@ struct distributor {
 	struct distributor_counts conns, prev_conns;
 	bool have_conns;
 	uint64_t next_conns_ms;
+	/* The health of their targets, measured at each count; when the
+	 * count before was (0: none). */
+	struct dist_health_table health;
+	uint64_t last_conns_ms;
 
 	/* What is programmed. */
 	uint32_t dp_node_id;
@@ -205,7 +218,10 @@ void distributor_free(struct distributor *d)
 		dist_facts_clear(&d->peers[i].facts);
 	dist_view_clear(&d->view);
 	free(d->conns.v);
+	free(d->conns.settled);
 	free(d->prev_conns.v);
+	free(d->prev_conns.settled);
+	dist_health_table_clear(&d->health);
 	free(d->svcs);
 	free(d->members);
 	target_addrs_clear(&d->target_dvipas);
@@ -277,36 +293,59 @@ const struct dist_view *distributor_view(const struct distributor *d)
 static int distributor_count_flow(const struct dp_flow_info *f, void *data)
 {
 	struct distributor_counts *cs = data;
-	struct dist_conns *c = NULL;
+	struct dist_health_sample *h;
+	struct dist_conns *c;
+	size_t k = 0;
 
-	for (size_t i = 0; i < cs->n && !c; i++)
-		if (cs->v[i].port == f->dvipa_port && cs->v[i].node_id == f->target.node_id &&
-		    ipaddr_equal(&cs->v[i].dvipa, &f->dvipa))
-			c = &cs->v[i];
-	if (!c) {
-		struct dist_conns *v = realloc(cs->v, (cs->n + 1) * sizeof(*v));
+	while (k < cs->n &&
+	       !(cs->v[k].port == f->dvipa_port && cs->v[k].node_id == f->target.node_id &&
+	         ipaddr_equal(&cs->v[k].dvipa, &f->dvipa)))
+		k++;
+	if (k == cs->n) {
+		size_t cap = cs->cap;
 
-		if (!v)
+		/* Both arrays grow alike from the same capacity. */
+		if (array_grow(&cs->v, &cap, cs->n + 1, sizeof(*cs->v)) < 0)
 			return -ENOMEM;
-		cs->v = v;
-		c = &v[cs->n++];
-		*c = (struct dist_conns){
+		cap = cs->cap;
+		if (array_grow(&cs->settled, &cap, cs->n + 1, sizeof(*cs->settled)) < 0)
+			return -ENOMEM;
+		cs->cap = cap;
+		cs->v[k] = (struct dist_conns){
 		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
+		cs->settled[k] = (struct dist_health_settled){
+		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
+		cs->n++;
 	}
+	c = &cs->v[k];
 	c->total++;
-	if (!f->closing)
+	if (!f->closing &&
+	    (f->established || f->created_ns + DIST_HEALTH_SETTLE_MS * NS_PER_MS > cs->now_ns))
 		c->active++;
+	if (f->created_ns < cs->settle_from_ns || f->created_ns >= cs->settle_to_ns)
+		return 0;
+	h = &cs->settled[k].sample;
+	if (f->established && f->syn_retrans)
+		h->slow++;
+	else if (f->established)
+		h->established++;
+	else if (f->syn_retrans)
+		h->dropped++;
+	else
+		h->refused++;
 	return 0;
 }
 
 /* Counts the flows of the data plane per service and target into *cs, and
- * how many are new since the counts in before (may be NULL). */
+ * how many are new since the counts in before (may be NULL). The caller set
+ * the settling window (empty: nothing settles). */
 static int distributor_count(struct distributor *d, struct distributor_counts *cs,
                              const struct distributor_counts *before)
 {
 	int err;
 
 	cs->n = 0;
+	cs->now_ns = loop_now_ms() * NS_PER_MS;
 	if (!d->dp)
 		return -ENODEV;
 	err = dp_flow_foreach(d->dp, distributor_count_flow, cs);
@@ -326,20 +365,71 @@ static int distributor_count(struct distributor *d, struct distributor_counts *c
 	return 0;
 }
 
-/* Fresh counts for WEIGHTEDACTIVE; the last ones become the counts before. */
-static void distributor_read_conns(struct distributor *d)
+struct distributor_names {
+	const struct plex *p;
+	const struct plex_facts *local;
+};
+
+/* The log says when a target's health falls below DIST_HEALTH_LOW and when
+ * it comes back: the operator sees it, as in `show ports`. */
+static void distributor_health_changed(void *data, const struct dist_health_entry *e,
+                                       uint8_t before)
+{
+	const struct distributor_names *names = data;
+	const struct plex_facts *f =
+	    e->node_id == names->local->node_id
+	        ? names->local
+	        : (names->p ? plex_member_facts(names->p, e->node_id) : NULL);
+	char text[IPADDR_STRLEN];
+
+	ipaddr_format(&e->dvipa, text, sizeof(text));
+	if (e->h.health < DIST_HEALTH_LOW)
+		log_warn("target %s (%u) of %s%s%s:%u: health %u -> %u (%s)", f ? f->name : "",
+		         e->node_id, e->dvipa.family == IPADDR_V6 ? "[" : "", text,
+		         e->dvipa.family == IPADDR_V6 ? "]" : "", e->port, before, e->h.health,
+		         dist_health_reason(&e->h));
+	else
+		log_info("target %s (%u) of %s%s%s:%u: health %u -> %u (healthy again)",
+		         f ? f->name : "", e->node_id, e->dvipa.family == IPADDR_V6 ? "[" : "",
+		         text, e->dvipa.family == IPADDR_V6 ? "]" : "", e->port, before,
+		         e->h.health);
+}
+
+/* Fresh counts, every CONNS_MS while this node distributes: for
+ * WEIGHTEDACTIVE (the last ones become the counts before) and for the
+ * health of the targets, from the flows that settled since the counts
+ * before. */
+static void distributor_read_conns(struct distributor *d, const struct plex *p,
+                                   const struct plex_facts *local, uint64_t now_ms)
 {
 	struct distributor_counts swap = d->prev_conns;
+	struct distributor_names names = {.p = p, .local = local};
+	uint64_t from_ms = d->last_conns_ms;
 	int err;
 
 	if (d->have_conns) {
 		d->prev_conns = d->conns;
 		d->conns = swap;
 	}
+	/* Flows created in [from - settle, now - settle) settle now. The
+	 * first time, or after a pause, only the last interval's. */
+	if (!from_ms || from_ms + 4 * CONNS_MS < now_ms || from_ms > now_ms)
+		from_ms = now_ms > CONNS_MS ? now_ms - CONNS_MS : 0;
+	d->conns.settle_from_ns =
+	    from_ms > DIST_HEALTH_SETTLE_MS ? (from_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0;
+	d->conns.settle_to_ns =
+	    now_ms > DIST_HEALTH_SETTLE_MS ? (now_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0;
 	err = distributor_count(d, &d->conns, d->have_conns ? &d->prev_conns : NULL);
 	d->have_conns = err == 0;
 	if (err < 0 && err != -ENODEV)
 		log_debug("reading the flow table: %s", strerror(-err));
+	if (err < 0)
+		return;
+	d->last_conns_ms = now_ms;
+	err = dist_health_table_update(&d->health, &d->view, d->conns.settled, d->conns.n,
+	                               distributor_health_changed, &names);
+	if (err < 0)
+		log_debug("measuring the targets' health: %s", strerror(-err));
 }
 
 static int distributor_derive_view(struct distributor *d, const struct plex *p,
@@ -354,6 +444,8 @@ static int distributor_derive_view(struct distributor *d, const struct plex *p,
 	    .n_peers = d->n_peers,
 	    .conns = conns ? conns->v : NULL,
 	    .n_conns = conns ? conns->n : 0,
+	    .health = d->health.v,
+	    .n_health = d->health.n,
 	};
 	static const struct dist_conns none;
 
@@ -828,11 +920,12 @@ static bool distributor_ready(struct distributor *d, const struct plex_facts *lo
 	return true;
 }
 
-static bool distributor_weighted(const struct distributor *d)
+/* Whether this node distributes any service now: then it counts flows. */
+static bool distributor_distributes(const struct distributor *d)
 {
 	for (size_t i = 0; i < d->view.n_services; i++)
 		if (d->view.services[i].distributor == d->self &&
-		    d->view.services[i].method == CONFIG_DIST_WEIGHTEDACTIVE)
+		    d->view.services[i].distributor_active)
 			return true;
 	return false;
 }
@@ -852,10 +945,13 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 		target_leftovers(d->target, p, &d->view);
 	if (now_ms >= d->next_conns_ms) {
 		d->next_conns_ms = now_ms + CONNS_MS;
-		if (distributor_weighted(d))
-			distributor_read_conns(d);
-		else
+		if (distributor_distributes(d)) {
+			distributor_read_conns(d, p, local, now_ms);
+		} else {
 			d->have_conns = false;
+			d->last_conns_ms = 0;
+			dist_health_table_clear(&d->health);
+		}
 	}
 	return changed;
 }
@@ -886,6 +982,7 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
 	}
 	dist_view_clear(&v);
 	free(counts.v);
+	free(counts.settled);
 	return out;
 }
 

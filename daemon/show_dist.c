@@ -45,12 +45,12 @@ static const char *show_dist_endpoint(const struct ipaddr *a, uint16_t port, cha
 	return buf;
 }
 
-/* A target's health: 100 while its node announces distribution facts, 0
- * when it announced none (a dvipad without distribution). There is no
- * finer measure yet (z/OS: target server responsiveness). */
+/* A target's health (z/OS: target server responsiveness): on the
+ * distributor, how well it answers new connections (core/dist_health.h);
+ * elsewhere 100; 0 when its node announced nothing about distribution. */
 static unsigned show_dist_health(const struct dist_target *t)
 {
-	return t->flags & DIST_TARGET_SILENT ? 0 : 100;
+	return t->flags & DIST_TARGET_SILENT ? 0 : t->health;
 }
 
 static const char *const show_dist_flag_names[] = {"LOCAL", "QUIESCED", "PREFERRED", "BACKUP"};

@@ -333,6 +333,22 @@ static __noinline void affinity_closed(const struct packet *p, const struct dp_t
 	}
 }
 
+/* Health: what the client's packets say about the target's answer to its
+ * SYN (docs/distributor.md). The flow is written only the first time a flag
+ * applies; atomically, as other CPUs may mark the same flow. */
+static __always_inline void mark_handshake(struct dp_flow *f, __u8 tcp_flags)
+{
+	__u32 flags = f->flags;
+
+	if ((tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_ACK) {
+		if (!(flags & DP_FLOW_ESTABLISHED))
+			__sync_fetch_and_or(&f->flags, DP_FLOW_ESTABLISHED);
+	} else if ((tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		if (!(flags & (DP_FLOW_CLOSING | DP_FLOW_ESTABLISHED | DP_FLOW_SYN_RETRANS)))
+			__sync_fetch_and_or(&f->flags, DP_FLOW_SYN_RETRANS);
+	}
+}
+
 /* Distributor role, for a TCP packet. */
 static __always_inline int distribute(struct __sk_buff *skb, const struct packet *p,
                                       const struct dp_config *cfg)
@@ -375,6 +391,7 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 			goto pick;
 		}
 		count(DP_CNT_FLOW_HIT);
+		mark_handshake(f, p->tcp_flags);
 		/* Atomic: the connection closes once, whatever CPUs its
 		 * FIN and RST arrive on (its affinity count depends on it). */
 		if ((p->tcp_flags & (TCP_FIN | TCP_RST)) && !(f->flags & DP_FLOW_CLOSING) &&

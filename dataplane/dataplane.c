@@ -536,6 +536,8 @@ static void flow_from_map(struct dp_flow_info *info, const struct dp_flow_key *k
 	info->dvipa_port = ntohs(k->dst_port);
 	target_from_map(&info->target, &f->target);
 	info->closing = f->flags & DP_FLOW_CLOSING;
+	info->established = f->flags & DP_FLOW_ESTABLISHED;
+	info->syn_retrans = f->flags & DP_FLOW_SYN_RETRANS;
 	info->created_ns = f->created_ns;
 }
 
@@ -597,7 +599,9 @@ int dp_flow_set(struct dp *dp, const struct dp_flow_info *info)
 	err = target_to_map(&f.target, &info->target, info->dvipa.family);
 	if (err < 0)
 		return err;
-	f.flags = info->closing ? DP_FLOW_CLOSING : 0;
+	f.flags = (info->closing ? DP_FLOW_CLOSING : 0) |
+	          (info->established ? DP_FLOW_ESTABLISHED : 0) |
+	          (info->syn_retrans ? DP_FLOW_SYN_RETRANS : 0);
 	f.created_ns = info->created_ns;
 	return bpf_map_update_elem(map_fd(dp->skel->maps.flows), &k, &f, BPF_ANY);
 }

@@ -116,6 +116,8 @@ struct dp_flow_info {
 	uint16_t dvipa_port;
 	struct dp_service_target target;
 	bool closing;        /* FIN or RST seen */
+	bool established;    /* the client completed the handshake (its first ACK) */
+	bool syn_retrans;    /* the client sent its SYN again before that */
 	uint64_t created_ns; /* CLOCK_MONOTONIC */
 };
 

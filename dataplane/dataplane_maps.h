@@ -99,6 +99,11 @@ struct dp_flow_key {
 _Static_assert(sizeof(struct dp_flow_key) == 40, "dp_flow_key layout");
 
 #define DP_FLOW_CLOSING 0x01 /* a FIN or RST was seen; a new SYN picks a new target */
+/* Health (docs/distributor.md): the distributor sees only the client's side
+ * of the handshake. Its first ACK says the target answered the SYN; a SYN
+ * again says the target did not answer it (yet). Set once, atomically. */
+#define DP_FLOW_ESTABLISHED 0x02 /* the client sent a non-SYN ACK: the handshake completed */
+#define DP_FLOW_SYN_RETRANS 0x04 /* the client sent its SYN again before that */
 /* Counted in its client's `affinity` entry until it closes (a high bit:
  * the low ones are for the connection's own state). */
 #define DP_FLOW_AFFINITY 0x80

@@ -911,6 +911,117 @@ static void t_retarget(void)
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_ENCAP, 1);
 }
 
+/* ---- distributor: health flags --------------------------------------------- */
+
+/* The flags of the flow from CLIENT4:port, in ret; 0 or -1 when not found. */
+static int flow_of(uint16_t port, struct dp_flow_info *ret)
+{
+	struct find_flow ff = {.client = CLIENT4, .port = port};
+
+	if (dp_flow_foreach(dp, find_flow_cb, &ff) != 0 || ff.n != 1)
+		return -1;
+	*ret = ff.found;
+	return 0;
+}
+
+/* Sends one packet from CLIENT4:port to 10.0.0.18:80 (a service of its own,
+ * target node 2) and checks that it went to node 2, counted as kind (and
+ * also, unless -1, as also), with no other counter moving: the flags change
+ * no verdict. */
+static int handshake_packet(uint16_t port, uint8_t flags, enum dp_counter kind, int also)
+{
+	struct pkt in, want;
+	struct result r;
+	struct seg s;
+
+	syn4(&s, port);
+	s.dst = "10.0.0.18";
+	s.flags = flags;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	encapsulated(&want, &in, T2_4, mac_t2);
+	if (r.act != TC_ACT_REDIRECT || !same_bytes(&r.out, &want))
+		return 0;
+	if (also >= 0)
+		return counters_are(&r, kind, 1, also, 1, DP_CNT_ENCAP, 1, -1);
+	return counters_are(&r, kind, 1, DP_CNT_ENCAP, 1, -1);
+}
+
+static void t_handshake_established(void)
+{
+	struct ipaddr dvipa = ip("10.0.0.18");
+	struct dp_service_target t[] = {target(2, T2_4, false)};
+	struct dp_flow_info f;
+
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 1, NULL, 0), 0);
+	CHECK(handshake_packet(41000, TH_SYN, DP_CNT_FLOW_NEW, -1));
+	CHECK_INT(flow_of(41000, &f), 0);
+	CHECK(!f.established && !f.syn_retrans && !f.closing);
+	/* The client's ACK of the SYN-ACK: the target answered. */
+	CHECK(handshake_packet(41000, TH_ACK, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41000, &f), 0);
+	CHECK(f.established && !f.syn_retrans && !f.closing);
+	/* A SYN on an established flow says nothing about the handshake. */
+	CHECK(handshake_packet(41000, TH_SYN, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41000, &f), 0);
+	CHECK(f.established && !f.syn_retrans);
+	/* FIN keeps the flag (both are set atomically). */
+	CHECK(handshake_packet(41000, TH_FIN | TH_ACK, DP_CNT_FLOW_HIT, DP_CNT_FLOW_CLOSING));
+	CHECK_INT(flow_of(41000, &f), 0);
+	CHECK(f.established && f.closing);
+	/* The 4-tuple reused: a new connection starts without flags. */
+	CHECK(handshake_packet(41000, TH_SYN, DP_CNT_FLOW_REUSED, DP_CNT_FLOW_NEW));
+	CHECK_INT(flow_of(41000, &f), 0);
+	CHECK(!f.established && !f.syn_retrans && !f.closing);
+
+	/* A client that answers the SYN-ACK with a RST did not complete it;
+	 * nor does an ACK carrying SYN (not a client's packet). */
+	CHECK(handshake_packet(41001, TH_SYN, DP_CNT_FLOW_NEW, -1));
+	CHECK(handshake_packet(41001, TH_SYN | TH_ACK, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41001, &f), 0);
+	CHECK(!f.established && !f.syn_retrans);
+	CHECK(handshake_packet(41001, TH_RST | TH_ACK, DP_CNT_FLOW_HIT, DP_CNT_FLOW_CLOSING));
+	CHECK_INT(flow_of(41001, &f), 0);
+	CHECK(!f.established && f.closing);
+}
+
+static void t_handshake_syn_retrans(void)
+{
+	struct dp_service_target t2 = target(2, T2_4, false);
+	struct dp_flow_info f, set = {.client = ip(CLIENT4),
+	                              .dvipa = ip("10.0.0.18"),
+	                              .client_port = 41012,
+	                              .dvipa_port = 80,
+	                              .target = t2,
+	                              .established = true,
+	                              .syn_retrans = true,
+	                              .created_ns = 7};
+
+	/* The target does not answer: the client sends its SYN again. */
+	CHECK(handshake_packet(41010, TH_SYN, DP_CNT_FLOW_NEW, -1));
+	CHECK(handshake_packet(41010, TH_SYN, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41010, &f), 0);
+	CHECK(!f.established && f.syn_retrans && !f.closing);
+	CHECK(handshake_packet(41010, TH_SYN, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41010, &f), 0);
+	CHECK(!f.established && f.syn_retrans);
+	/* Answered at last: established, slowly. */
+	CHECK(handshake_packet(41010, TH_ACK | TH_PSH, DP_CNT_FLOW_HIT, -1));
+	CHECK_INT(flow_of(41010, &f), 0);
+	CHECK(f.established && f.syn_retrans);
+
+	/* A flow written by the loader keeps its flags. */
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	CHECK_INT(flow_of(41012, &f), 0);
+	CHECK(f.established && f.syn_retrans && !f.closing);
+	CHECK_INT(f.created_ns, 7);
+	set.established = set.syn_retrans = false;
+	set.closing = true;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	CHECK_INT(flow_of(41012, &f), 0);
+	CHECK(!f.established && !f.syn_retrans && f.closing);
+}
+
 /* ---- distributor: IPv6 ------------------------------------------------------ */
 
 static void t_syn6_encap(void)
@@ -1719,6 +1830,8 @@ static const struct test_case cases[] = {
     {"syn6_encap", t_syn6_encap},
     {"ipv6_ext_headers", t_ipv6_ext_headers},
     {"retarget", t_retarget},
+    {"handshake_established", t_handshake_established},
+    {"handshake_syn_retrans", t_handshake_syn_retrans},
     {"decap4", t_decap4},
     {"decap6", t_decap6},
     {"decap_not_member", t_decap_not_member},

@@ -22,7 +22,7 @@ static struct ipaddr td_addr(const char *s)
 
 /* Targets from a spec: one word each, "R" ready, "-" not ready, "Q" ready
  * but quiesced; then optional wN (weight), aN (active), P (preferred), bN
- * (backup rank). */
+ * (backup rank), hN (health, else full). */
 static size_t td_targets(struct dist_target *t, const char *spec)
 {
 	char buf[256], *save = NULL;
@@ -30,7 +30,8 @@ static size_t td_targets(struct dist_target *t, const char *spec)
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		struct dist_target x = {.node_id = (uint32_t)n + 1, .weight = 10};
+		struct dist_target x = {
+		    .node_id = (uint32_t)n + 1, .weight = 10, .health = DIST_HEALTH_MAX};
 
 		for (char *p = w; *p;) {
 			char c = *p++;
@@ -55,6 +56,9 @@ static size_t td_targets(struct dist_target *t, const char *spec)
 				break;
 			case 'b':
 				x.backup_rank = (uint8_t)v;
+				break;
+			case 'h':
+				x.health = (uint8_t)v;
 				break;
 			default:
 				break;
@@ -245,6 +249,157 @@ TEST(dist_slots_weighted_active_converges)
 			          "15 30 45",
 			          every[e], t[0].active, t[1].active, t[2].active);
 	}
+}
+
+/* Health scales every method's shares (after the method made them). */
+static const struct {
+	const char *targets;
+	const char *shares;
+	uint8_t method;
+	bool use_active;
+} td_health_cases[] = {
+    {"Rh50 R R", "1 2 2", CONFIG_DIST_ROUNDROBIN, false},
+    {"R R Rh1", "100 100 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"R R Rh0", "1 1 0", CONFIG_DIST_ROUNDROBIN, false},
+    {"Rh20 Rh20", "1 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"Rh30 Rh60 Rh90", "1 2 3", CONFIG_DIST_BASEWLM, false},
+    /* Nothing would be left: the method's shares stay. */
+    {"Rh0 -h100 Rh0", "1 0 1", CONFIG_DIST_ROUNDROBIN, false},
+    {"Rw1 Rw2 Rw3h50", "2 4 3", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw10 Rw20h25 Rw30", "2 1 6", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    {"Rw100 Rw100h1", "100 1", CONFIG_DIST_WEIGHTEDACTIVE, false},
+    /* Healthy targets balance their active connections among themselves;
+     * an unhealthy one, which keeps none, gets its weight times health
+     * share of what they get rather than every connection. */
+    {"Rw1a10 Rw1a10 Rw1a0h10", "10 10 1", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    {"Rw1a10 Rw2a20 Rw3a0h100", "0 0 1", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    {"Rw1a10 Rw2a30h60 Rw3a30", "1 0 3", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    /* Nobody healthy: they balance among themselves. */
+    {"Rw1a10h40 Rw1a10h40 Rw1a0h10", "2 2 23", CONFIG_DIST_WEIGHTEDACTIVE, true},
+    /* HOTSTANDBY: the preferred target while healthy; else the best
+     * healthy backup, the preferred one keeping a share to be tested. */
+    {"RPh60 Rb10 Rb20", "1 0 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"RPh50 Rb10 Rb20", "1 0 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"RPh40 Rb10 Rb20", "2 0 5", CONFIG_DIST_HOTSTANDBY, false},
+    {"RPh0 Rb10 Rb20", "0 0 1", CONFIG_DIST_HOTSTANDBY, false},
+    {"RPh40 Rb10 Rb20h30", "2 5 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"-P Rb10h20 Rb20h30", "0 0 1", CONFIG_DIST_HOTSTANDBY, false},
+    {"-P Rb10h60 Rb20h30", "0 1 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"QPh10 Rb10 -b20", "0 1 0", CONFIG_DIST_HOTSTANDBY, false},
+    /* Nobody healthy: readiness alone decides. */
+    {"RPh40 Rb10h20 Rb20h30", "1 0 0", CONFIG_DIST_HOTSTANDBY, false},
+    {"RPh0 Rb10h0", "1 0", CONFIG_DIST_HOTSTANDBY, false},
+};
+
+TEST(dist_slots_health)
+{
+	for (size_t c = 0; c < sizeof(td_health_cases) / sizeof(td_health_cases[0]); c++) {
+		struct dist_target t[DIST_MAX_TARGETS];
+		uint8_t slots[DIST_SLOTS];
+		uint16_t n_slots = 999;
+		size_t n = td_targets(t, td_health_cases[c].targets);
+		unsigned count[DIST_MAX_TARGETS] = {0};
+		char got[128];
+
+		CHECK_INT(dist_slots(td_health_cases[c].method, t, n, td_health_cases[c].use_active,
+		                     slots, &n_slots),
+		          0);
+		for (size_t i = 0; i < n_slots; i++) {
+			CHECK(slots[i] < n);
+			count[slots[i]]++;
+		}
+		for (size_t i = 0; i < n; i++)
+			CHECK_INT(count[i], t[i].slots);
+		td_shares(t, n, got, sizeof(got));
+		if (strcmp(got, td_health_cases[c].shares) != 0)
+			unit_fail(__FILE__, __LINE__, "case %zu (%s): shares '%s', want '%s'", c,
+			          td_health_cases[c].targets, got, td_health_cases[c].shares);
+	}
+}
+
+/* Random ready targets and health under ROUNDROBIN and WEIGHTEDACTIVE:
+ * health above 0 keeps a slot, 0 keeps none (unless every share would be
+ * 0), the table never overflows, and more health never means fewer slots. */
+TEST(dist_slots_health_random)
+{
+	unsigned long seed = unit_seed();
+
+	for (int round = 0; round < 400; round++) {
+		struct dist_target t[DIST_MAX_TARGETS] = {0};
+		uint8_t slots[DIST_SLOTS];
+		uint16_t n_slots;
+		size_t n = 1 + (size_t)(rand_r((unsigned *)&seed) % DIST_MAX_TARGETS);
+		uint8_t method = round % 2 ? CONFIG_DIST_WEIGHTEDACTIVE : CONFIG_DIST_ROUNDROBIN;
+		uint32_t weight = 1 + (uint32_t)(rand_r((unsigned *)&seed) % CONFIG_WEIGHT_MAX);
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (unsigned)rand_r((unsigned *)&seed);
+
+			t[i].node_id = (uint32_t)i + 1;
+			t[i].ready = r % 5 ? 1 : 0;
+			t[i].weight = weight;
+			t[i].health = (uint8_t)(r % 3 ? (r >> 8) % 101 : (r >> 8) % 2 * 100);
+			any |= t[i].ready && t[i].health;
+		}
+		CHECK_INT(dist_slots(method, t, n, false, slots, &n_slots), 0);
+		CHECK(n_slots <= DIST_SLOTS);
+		for (size_t i = 0; i < n; i++) {
+			bool want = t[i].ready && (t[i].health || !any);
+
+			if ((t[i].slots > 0) != want) {
+				unit_fail(
+				    __FILE__, __LINE__,
+				    "seed %lu round %d: target %zu (ready %u health %u) has %u "
+				    "slots",
+				    seed, round, i, t[i].ready, t[i].health, t[i].slots);
+				return;
+			}
+			for (size_t j = 0; j < n; j++)
+				if (t[i].ready && t[j].ready && t[i].health > t[j].health &&
+				    t[i].slots < t[j].slots) {
+					unit_fail(__FILE__, __LINE__,
+					          "seed %lu round %d: health %u gets %u slots, "
+					          "health %u gets %u",
+					          seed, round, t[i].health, t[i].slots, t[j].health,
+					          t[j].slots);
+					return;
+				}
+		}
+	}
+}
+
+/* WEIGHTEDACTIVE over long-lived connections, the table rebuilt every 5
+ * connections, while the third target (health 10) refuses every connection
+ * it gets: the healthy two end with their active connections in proportion
+ * and the third gets about its weight times health share, not the lot that
+ * its lag would call for. */
+TEST(dist_slots_weighted_active_unhealthy_target)
+{
+	struct dist_target t[3] = {0};
+	uint8_t slots[DIST_SLOTS] = {0};
+	uint16_t n_slots = 1;
+	uint32_t rr = 0, tried[3] = {0}, before[3] = {0};
+
+	td_targets(t, "Rw1 Rw2 Rw1h10");
+	for (int conn = 0; conn < 120; conn++) {
+		if (conn % 5 == 0) {
+			for (int i = 0; i < 3; i++) {
+				t[i].recent = conn ? tried[i] - before[i] : 0;
+				before[i] = tried[i];
+			}
+			CHECK_INT(
+			    dist_slots(CONFIG_DIST_WEIGHTEDACTIVE, t, 3, true, slots, &n_slots), 0);
+		}
+		rr++;
+		tried[slots[rr % n_slots]]++;
+		if (slots[rr % n_slots] != 2)
+			t[slots[rr % n_slots]].active++;
+	}
+	/* Weight times health: 100 : 200 : 10, so about 4 of 120. */
+	if (tried[2] > 8 || abs((int)t[0].active * 2 - (int)t[1].active) > 6)
+		unit_fail(__FILE__, __LINE__, "tried %u %u %u, active %u %u", tried[0], tried[1],
+		          tried[2], t[0].active, t[1].active);
 }
 
 /* ---- facts ---- */
@@ -837,6 +992,84 @@ TEST(dist_view_weighted_active_with_flow_counts)
 	td_plex_fini(&t);
 }
 
+/* td_view() with this node's health measurements. */
+static int td_view_health(const struct td_plex *t, struct dist_view *v,
+                          const struct dist_health_entry *h, size_t n_h)
+{
+	struct dist_peer peers[4];
+	struct dist_input in = {
+	    .plex = t->p,
+	    .local = &t->facts[t->self - 1],
+	    .local_dist = &t->dist[t->self - 1],
+	    .peers = peers,
+	    .health = h,
+	    .n_health = n_h,
+	};
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (i + 1 == t->self)
+			continue;
+		peers[in.n_peers++] = (struct dist_peer){
+		    .node_id = (uint32_t)i + 1,
+		    .seq = t->stale[i] ? t->facts[i].seq - 1 : t->facts[i].seq,
+		    .facts = t->dist[i],
+		};
+	}
+	return dist_view(&in, v);
+}
+
+TEST(dist_view_health)
+{
+	static const char *const profiles[] = {TD_DIST1, TD_BACKUP2, ""};
+	struct ipaddr d4 = td_addr("10.0.0.10");
+	struct dist_health_entry h[2] = {{.dvipa = d4, .port = 80, .node_id = 2},
+	                                 {.dvipa = d4, .port = 80, .node_id = 3}};
+	const struct dist_service *s;
+	struct dist_view v = {0};
+	struct td_plex t;
+	char buf[128];
+
+	dist_health_init(&h[0].h);
+	dist_health_init(&h[1].h);
+	h[1].h.health = 40;
+	for (uint32_t self = 1; self <= 2; self++) {
+		td_plex_init(&t, self, 3, profiles, "1:10.0.0.10");
+		for (size_t i = 0; i < 3; i++) {
+			td_set_ready(&t.dist[i], "10.0.0.10", 80, 1);
+			td_set_ready(&t.dist[i], "10.0.0.10", 81, 1);
+		}
+		CHECK_INT(td_view_health(&t, &v, h, 2), 0);
+		s = dist_view_find(&v, &d4, 80);
+		CHECK(s != NULL);
+		if (self == 1) {
+			/* The distributor's own measure: 100 : 100 : 40. */
+			CHECK_INT(v.targets[s->first_target + 2].health, 40);
+			CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)),
+			          "1:5/1L 2:5/1 3:2/1");
+		} else {
+			/* Another node's view of n1's service: not measured here. */
+			CHECK_INT(v.targets[s->first_target + 2].health, DIST_HEALTH_MAX);
+			CHECK_STR(td_service(&v, "10.0.0.10", 80, buf, sizeof(buf)),
+			          "1:1/1L 2:1/1 3:1/1");
+		}
+		/* Port 81 has no measurement: full health. */
+		s = dist_view_find(&v, &d4, 81);
+		CHECK_INT(v.targets[s->first_target + 2].health, DIST_HEALTH_MAX);
+		dist_view_clear(&v);
+		td_plex_fini(&t);
+	}
+	/* A member that announced nothing about distribution: health 0. */
+	td_plex_init(&t, 1, 3, profiles, "1:10.0.0.10");
+	t.stale[2] = true;
+	CHECK_INT(td_view_health(&t, &v, NULL, 0), 0);
+	s = dist_view_find(&v, &d4, 80);
+	CHECK(v.targets[s->first_target + 2].flags & DIST_TARGET_SILENT);
+	CHECK_INT(v.targets[s->first_target + 2].health, 0);
+	CHECK_INT(v.targets[s->first_target + 1].health, DIST_HEALTH_MAX);
+	dist_view_clear(&v);
+	td_plex_fini(&t);
+}
+
 TEST(dist_view_truncated_ranges)
 {
 	static const char *const profiles[] = {
@@ -918,4 +1151,13 @@ TEST(dist_view_timed_affinity)
 	CHECK(v.targets[s->first_target + 2].flags & DIST_TARGET_QUIESCED);
 	dist_view_clear(&v);
 	td_plex_fini(&t);
+
+	/* A target that refuses or drops connections loses its clients. */
+	{
+		struct dist_target h = {.ready = 1, .health = DIST_HEALTH_LOW};
+
+		CHECK(dist_target_ready(&h));
+		h.health = DIST_HEALTH_LOW - 1;
+		CHECK(!dist_target_ready(&h));
+	}
 }

@@ -1,0 +1,336 @@
+#!/bin/bash
+# Health on a 3-node plex with real corosync, real dvipad and real clients:
+# n1 owns a DVIPA and distributes port 18090 ROUNDROBIN to n1, n2, n3 and
+# port 18091 HOTSTANDBY to n3 (PREFERRED) and n2 (BACKUP 10); nginx on every
+# node answers its name. An nftables rule in n3's namespace first refuses
+# (tcp reset), then drops, the SYNs to the DVIPA while a client opens 50
+# connections a second (build/tools/http_probe): n3's health, as n1's `show
+# ports --json` shows it, falls below 50, n3 gets at most a third of its fair
+# share of new connections (counted from the client's failures), and the log
+# says why. Once the rule is gone, n3's health is back to 100 and its share
+# fair. HOTSTANDBY hands the connections to the backup while the preferred
+# target refuses them, and back afterwards. curl checks exact round robin
+# before and after. Throughout, the sampler checks that no DVIPA is ever on
+# two nodes' LAN interfaces; at the end the nftables table is gone from n3
+# and the namespaces from the host. docs/distributor.md describes it.
+set -e
+cd "$(dirname "$0")/../.."
+# corosync's default token, as in distribute.t: a loaded machine must not
+# make the distributor give its DVIPA up in the middle of a measurement.
+PLEX_TOKEN=${PLEX_TOKEN:-1000}
+PLEX_CONSENSUS=${PLEX_CONSENSUS:-1200}
+. tests/lib/tap.sh
+. tests/lib/plex.sh
+
+for c in curl nginx nft; do
+	command -v $c >/dev/null || { echo "1..0 # SKIP $c is missing (make deps)"; exit 0; }
+done
+
+A=10.0.0.10
+P=18090
+P2=18091
+N2=$(plex_ip 2)
+N3=$(plex_ip 3)
+T0=$(plex_now_ms)
+
+# An id of its own: other runs reap their stale "dv<PID>" plexes by name.
+plex_create 3 --id "hl$$"
+plex_set_profile 1 <<EOF
+INTERFACE eth0
+VIPADYNAMIC
+  VIPADEFINE MOVEABLE IMMEDIATE 255.255.255.0 $A
+  VIPADISTRIBUTE DISTMETHOD ROUNDROBIN $A PORT $P DESTIP ALL
+  VIPADISTRIBUTE DISTMETHOD HOTSTANDBY $A PORT $P2 DESTIP $N3 PREFERRED $N2 BACKUP 10
+ENDVIPADYNAMIC
+EOF
+for i in 2 3; do
+	plex_set_profile "$i" <<EOF
+INTERFACE eth0
+VIPADYNAMIC
+ENDVIPADYNAMIC
+EOF
+done
+
+# ---- helpers ----------------------------------------------------------------
+
+# A field of `show ports --json` on n1 for PORT and target NODE.
+port_field()
+{
+	plex_run 1 dvipactl show ports --json | /usr/bin/python3 -c '
+import json, sys
+p, n, f = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+for s in json.load(sys.stdin)["ports"]:
+    if s["port"] == p:
+        for t in s["targets"]:
+            if t["node"]["id"] == n:
+                print(t[f])
+                sys.exit(0)
+print("none")' "$1" "$2" "$3"
+}
+
+field_is()
+{
+	[ "$(port_field "$1" "$2" "$3")" = "$4" ]
+}
+
+# slots_of PORT: "S1 S2 S3", the slots of n1, n2, n3 at one moment.
+slots_of()
+{
+	plex_run 1 dvipactl show ports --json | /usr/bin/python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["ports"]:
+    if s["port"] == int(sys.argv[1]):
+        print(" ".join(str(t["slots"]) for t in s["targets"]))' "$1"
+}
+
+health_below()
+{
+	[ "$(port_field "$1" "$2" health)" -lt "$3" ] 2>/dev/null
+}
+
+# spread PORT N [CURL OPTION...]: N HTTP requests to A:PORT, each on its own
+# connection, from 3 curl processes at once; prints "n1=K n2=K" (names that
+# got none are left out) and "lost=K" for requests without an answer
+# (refused, or not connected within the timeout).
+spread()
+{
+	local port=$1 n=$2 j i pids=()
+	shift 2
+	for j in 1 2 3; do
+		local urls=()
+		for i in $(seq $(((n + 3 - j) / 3))); do urls+=("http://$A:$port/"); done
+		plex_client curl -s --retry 0 "$@" -H 'Connection: close' "${urls[@]}" \
+			>"$PLEX_DIR/spread.$j" 2>/dev/null &
+		pids+=("$!")
+	done
+	wait "${pids[@]}" || true
+	cat "$PLEX_DIR"/spread.[123] | sort | uniq -c | awk -v n="$n" '
+		{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1; sum += $1 }
+		END { if (sum < n) printf "%slost=%d", (NR ? " " : ""), n - sum }'
+}
+
+count_of()
+{
+	local w
+	for w in $2; do
+		[ "${w%%=*}" = "$1" ] && { echo "${w#*=}"; return; }
+	done
+	echo 0
+}
+
+within()
+{
+	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+
+# A client that opens a new connection to A:PORT every 20 ms (50 a second),
+# whether or not the earlier ones are done, each given 2 s to answer: the
+# rate stays the same when some connections hang, as with many independent
+# clients. PROBE_LOG gets "START_US END_US RESULT" per connection (RESULT:
+# the node's name, -refused, -timeout...).
+PROBE=$PLEX_ROOT/build/tools/http_probe
+probe_start()
+{
+	PROBE_LOG=$PLEX_DIR/probe-$1-$(plex_now_ms).log
+	ip netns exec "$(plex_ns_client)" "$PROBE" -i 20000 -t 2000 -o "$PROBE_LOG" $A "$1" \
+		2>>"$PLEX_DIR/probe.err" &
+	PROBE_PID=$!
+	plex_poll 5 grep -qs '^ready' "$PROBE_LOG"
+}
+
+probe_stop()
+{
+	kill -TERM "$PROBE_PID" 2>/dev/null || true
+	wait "$PROBE_PID" 2>/dev/null || true
+}
+
+# probe_count FROM_MS TO_MS: what answered the connections started in
+# [FROM, TO): "n1=K n2=K -refused=K", sorted.
+probe_count()
+{
+	grep -v '^ready' "$PROBE_LOG" | awk -v a="$1" -v b="$2" '
+		$1 >= a * 1000 && $1 < b * 1000 { n[$3]++ }
+		END { for (k in n) print k "=" n[k] }' | sort | paste -sd' '
+}
+
+# failures "K=V ...": the connections that no node answered.
+failures()
+{
+	local w sum=0
+	for w in $1; do
+		case $w in -*) sum=$((sum + ${w#*=})) ;; esac
+	done
+	echo $sum
+}
+
+total()
+{
+	local w sum=0
+	for w in $1; do sum=$((sum + ${w#*=})); done
+	echo $sum
+}
+
+# sick VERDICT PORT: n3 answers SYNs to A:PORT with VERDICT (an nftables
+# statement: "reject with tcp reset", "drop"); well: n3 answers again. The
+# table lives in n3's network namespace and goes with it.
+sick()
+{
+	plex_run 3 nft -f - <<EOF
+table inet dvipa_health_$$ {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip daddr $A tcp dport $2 tcp flags & (syn | ack) == syn $1
+	}
+}
+EOF
+}
+
+well()
+{
+	plex_run 3 nft delete table inet "dvipa_health_$$"
+}
+
+n3_has_no_table()
+{
+	! plex_run 3 nft list tables | grep -q "dvipa_health_$$"
+}
+
+logged()
+{
+	grep -q "$1" "$PLEX_DIR/n1/log/dvipad.log"
+}
+
+# ---- start ------------------------------------------------------------------
+
+ok "the plex starts" plex_start
+for i in 1 2 3; do
+	plex_start_http "$i" $P
+	plex_start_http "$i" $P2
+done
+ok "3 members with quorum" plex_wait_members 3
+plex_sampler_start "$A"
+all_ready()
+{
+	local n
+	for n in 1 2 3; do
+		[ "$(port_field $P "$n" ready)" -ge 1 ] 2>/dev/null || return 1
+	done
+}
+ok "every target is ready for $A:$P on n1" plex_poll 15 all_ready
+ok "the preferred n3 takes $A:$P2" plex_poll 10 field_is $P2 3 slots 1
+
+got=$(spread $P 90)
+note "90 connections, every target well: $got"
+ok "ROUNDROBIN: 30 each ($got)" test "$got" = "n1=30 n2=30 n3=30"
+ok "n1 shows every target at health 100" \
+	test "$(port_field $P 1 health)$(port_field $P 2 health)$(port_field $P 3 health)" = 100100100
+
+# ---- n3 refuses, then drops -------------------------------------------------
+
+# sick_cycle VERDICT REASON FAILURE: n3 answers the SYNs to A:P with VERDICT
+# while a client opens 50 connections a second. Its health falls below 50;
+# from 1 s later (when the connections sent at its old share have been
+# judged), 4 s of connections: n3's fair share is a third of them; health h
+# gives it h/(200+h), and at most a third of its fair share (1/9) needs
+# h <= 25. Its connections fail with FAILURE (-refused, -timeout), or, for
+# dropped SYNs sent just before the rule goes, are answered by the
+# retransmitted SYN. The rule goes: health back to 100 and a fair share
+# within 20 s.
+sick_cycle()
+{
+	local verdict=$1 reason=$2 failure=$3 t1 t2 t3 t4 got n fail h n3
+	note "--- n3: $verdict"
+	probe_start $P
+	ok "nftables on n3: SYNs to $A:$P get '$verdict'" sick "$verdict" $P
+	t1=$(plex_now_ms)
+	ok "n3's health falls below 50 within 10 s" plex_poll 10 health_below $P 3 50
+	note "below 50 after $(($(plex_now_ms) - t1)) ms"
+	ok "the log says why" plex_poll 3 logged \
+		"target n3 (3) of $A:$P: health [0-9]* -> [0-9]* ($reason)"
+	sleep 1
+	t1=$(plex_now_ms)
+	sleep 4
+	t2=$(plex_now_ms)
+	h=$(port_field $P 3 health)
+	ok "n3's health is still below 50 ($h)" test "$h" -lt 50
+	note "slots of n1, n2, n3: $(slots_of $P)"
+	ok "the rule is removed" well
+	t3=$(plex_now_ms)
+	ok "n3's health is 100 again within 20 s" plex_poll 20 field_is $P 3 health 100
+	note "back to 100 after $(($(plex_now_ms) - t3)) ms"
+	ok "and so is its share" plex_poll 2 field_is $P 3 slots 1
+	t3=$(plex_now_ms)
+	sleep 2
+	t4=$(plex_now_ms)
+	sleep 2.2
+	probe_stop
+	got=$(probe_count "$t1" "$t2")
+	n=$(total "$got")
+	fail=$(failures "$got")
+	note "connections while n3 is sick: $got"
+	is "$fail" "$(count_of "$failure" "$got")" "every failure is $failure"
+	n3=$(($(count_of n3 "$got") + fail))
+	cmp_ok "$n3" -le $((n / 9)) "n3 got at most a third of its fair share: $n3 of $n ($fail failed)"
+	ok "n1 and n2 took the others about equally ($got)" \
+		within $(($(count_of n1 "$got") - $(count_of n2 "$got"))) -6 6
+	got=$(probe_count "$t3" "$t4")
+	n=$(total "$got")
+	note "connections once n3 is well: $got"
+	is "$(failures "$got")" 0 "none fails"
+	ok "n3 has its fair share again" within "$(count_of n3 "$got")" $((n / 3 - 2)) $((n / 3 + 2))
+}
+
+sick_cycle "reject with tcp reset" "connections refused" -refused
+ok "the log says when n3 is healthy again" \
+	logged "target n3 (3) of $A:$P: health [0-9]* -> [0-9]* (healthy again)"
+got=$(spread $P 90)
+note "90 connections after: $got"
+is "$got" "n1=30 n2=30 n3=30" "ROUNDROBIN: 30 each again"
+sick_cycle drop "connections dropped" -timeout
+
+# ---- HOTSTANDBY -------------------------------------------------------------
+
+note "--- HOTSTANDBY: the preferred target refuses"
+probe_start $P2
+ok "nftables on n3 rejects SYNs to $A:$P2" sick "reject with tcp reset" $P2
+ok "n3's health falls below 50 within 10 s" plex_poll 10 health_below $P2 3 50
+backup_ahead()
+{
+	[ "$(port_field $P2 2 slots)" -gt "$(port_field $P2 3 slots)" ]
+}
+ok "the backup n2 has the bigger share" plex_poll 2 backup_ahead
+sleep 1
+t1=$(plex_now_ms)
+sleep 3
+t2=$(plex_now_ms)
+ok "the rule is removed" well
+ok "the preferred n3 takes every connection again within 20 s" \
+	plex_poll 20 field_is $P2 2 slots 0
+t3=$(plex_now_ms)
+sleep 2
+t4=$(plex_now_ms)
+sleep 2.2
+probe_stop
+got=$(probe_count "$t1" "$t2")
+n=$(total "$got")
+note "connections while the preferred target refuses: $got"
+cmp_ok "$(count_of n2 "$got")" -ge $((n * 8 / 10)) "the backup takes 80 % or more ($got)"
+got=$(probe_count "$t3" "$t4")
+note "connections once it is well: $got"
+is "$(count_of n3 "$got")" "$(total "$got")" "every one to the preferred target again"
+
+# ---- end --------------------------------------------------------------------
+
+ok "no DVIPA was ever on two live nodes' LAN interfaces" plex_sampler_stop
+note "sampler: $PLEX_SAMPLER_SAMPLES samples, period $PLEX_SAMPLER_PERIOD_US us on average"
+ok "n3 has no nftables table of the test left" n3_has_no_table
+if [ "$TAP_FAILED" = 0 ]; then
+	plex_destroy
+	ok "the plex's namespaces are gone, and the nftables rules inside them" \
+		test -z "$(ip netns list | grep "^hl$$-")"
+	ok "the host's own ruleset never had the test's table" \
+		sh -c "! nft list tables | grep -q dvipa_health_$$"
+fi
+note "health.t took $(($(plex_now_ms) - T0)) ms"
+
+done_testing
