@@ -145,7 +145,10 @@ static int cgroup_mount_line(const struct cgroup_line *l, const char *controller
 	if (controller ? !(e - s == 6 && memcmp(s, "cgroup", 6) == 0)
 	               : !(e - s == 7 && memcmp(s, "cgroup2", 7) == 0))
 		return -ENOENT;
-	if (!cgroup_field(&p, l->e, &s, &e) || !cgroup_field(&p, l->e, &s, &e))
+	/* SOURCE, then SUPER-OPTIONS. */
+	if (!cgroup_field(&p, l->e, &s, &e))
+		return -ENOENT;
+	if (!cgroup_field(&p, l->e, &s, &e))
 		return -ENOENT;
 	if (controller && !cgroup_has_word(s, e, controller))
 		return -ENOENT;

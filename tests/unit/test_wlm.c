@@ -509,6 +509,7 @@ TEST(wire_wlm_largest)
 	uint8_t *buf = malloc((size_t)WIRE_EXT_MAX);
 	size_t len;
 
+	CHECK(buf);
 	f.wlm.has_capacity = true;
 	f.wlm.capacity = WLM_CAPACITY_MAX;
 	f.wlm.servers = calloc(WLM_MAX_SERVERS, sizeof(*f.wlm.servers));
@@ -520,7 +521,6 @@ TEST(wire_wlm_largest)
 		f.wlm.servers[i].efficiency = 99;
 	}
 	f.wlm.n_servers = WLM_MAX_SERVERS;
-	CHECK(buf);
 	CHECK_INT(wire_dist_encode(&f, buf, (size_t)WIRE_EXT_MAX, &len), 0);
 	CHECK_INT(len, 4 + 8 + WLM_MAX_SERVERS * 28);
 	CHECK_INT(wire_dist_decode(buf, len, &g), 0);
@@ -723,7 +723,7 @@ static int tw_view(const uint32_t capacity[3], struct dist_view *v)
 {
 	struct plex *p = plex_new(1);
 	struct plex_facts facts[3] = {{0}};
-	struct dist_facts dist[3];
+	struct dist_facts dist[3] = {{0}};
 	struct dist_peer peers[2];
 	struct config *c = NULL;
 	uint32_t ids[3] = {1, 2, 3};
@@ -731,10 +731,12 @@ static int tw_view(const uint32_t capacity[3], struct dist_view *v)
 	int err;
 
 	err = config_parse(TW_PROFILE, strlen(TW_PROFILE), &c, NULL);
-	if (err < 0 || !p)
+	if (err < 0 || !p) {
+		plex_free(p);
+		config_free(c);
 		return -EINVAL;
+	}
 	for (size_t i = 0; i < 3; i++) {
-		memset(&dist[i], 0, sizeof(dist[i]));
 		facts[i].node_id = ids[i];
 		facts[i].seq = 1;
 		facts[i].plex_addr = tw_addr(i == 0   ? "192.168.1.1"
