@@ -723,13 +723,14 @@ static int tw_view(const uint32_t capacity[3], struct dist_view *v)
 {
 	struct plex *p = plex_new(1);
 	struct plex_facts facts[3] = {{0}};
-	struct dist_facts dist[3] = {{0}};
+	struct dist_facts dist[3];
 	struct dist_peer peers[2];
 	struct config *c = NULL;
 	uint32_t ids[3] = {1, 2, 3};
 	struct plex_held h = {.state = PLEX_HELD_ACTIVE, .activated = 1};
 	int err;
 
+	memset(dist, 0, sizeof(dist));
 	err = config_parse(TW_PROFILE, strlen(TW_PROFILE), &c, NULL);
 	if (err < 0 || !p) {
 		plex_free(p);
