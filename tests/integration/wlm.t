@@ -333,6 +333,15 @@ else
 fi
 ok "every node reports its spare CPU within seconds" plex_poll 10 all_reported
 note "show ports on n1 for $A:80: $(targets 1 80)"
+# Every node shows every member's report (show plex, SPARE CPU).
+spare_shown()
+{
+	plex_run "$1" dvipactl show plex --json | /usr/bin/python3 -c '
+import json, sys
+m = json.load(sys.stdin)["members"]
+sys.exit(0 if len(m) == 3 and all(x["spare_cpu"] is not None for x in m) else 1)'
+}
+ok "show plex on n3 shows every member's spare CPU" plex_poll 5 spare_shown 3
 
 # ---- BASEWLM under CPU quotas -----------------------------------------------
 
