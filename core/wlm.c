@@ -257,6 +257,21 @@ bool wlm_efficiency_changed(unsigned reported, unsigned now)
 	return diff >= 20 || now == 0 || now == WLM_EFFICIENCY_FULL;
 }
 
+bool wlm_damp_allow(struct wlm_damp *d, uint64_t now_ms, bool want, bool urgent)
+{
+	uint64_t hold = d->hold_ms ? d->hold_ms : WLM_HOLD_MIN_MS;
+
+	if (!want) {
+		d->hold_ms = hold / 2 > WLM_HOLD_MIN_MS ? hold / 2 : WLM_HOLD_MIN_MS;
+		return false;
+	}
+	if (now_ms < d->next_ms && !urgent)
+		return false;
+	d->next_ms = now_ms + hold;
+	d->hold_ms = 2 * hold < WLM_HOLD_MAX_MS ? 2 * hold : WLM_HOLD_MAX_MS;
+	return true;
+}
+
 /* ---- weighing ---- */
 
 static uint64_t wlm_raw(const struct wlm_weigh *w, bool server_specific)

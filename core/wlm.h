@@ -118,6 +118,24 @@ unsigned wlm_quantize_efficiency(unsigned efficiency);
 bool wlm_capacity_changed(uint32_t reported, uint32_t now);
 bool wlm_efficiency_changed(unsigned reported, unsigned now);
 
+/* Damping of a node whose figures keep moving (a busy shared host): after
+ * each announced change the next one waits for a hold time that doubles,
+ * from WLM_HOLD_MIN_MS up to WLM_HOLD_MAX_MS; every interval that wants no
+ * change halves it again. A change after a quiet while goes out at once;
+ * a flapping node announces once every WLM_HOLD_MAX_MS at most. Zeroed:
+ * no hold. */
+#define WLM_HOLD_MIN_MS 2000
+#define WLM_HOLD_MAX_MS 32000
+struct wlm_damp {
+	uint64_t hold_ms; /* the next hold; 0 means WLM_HOLD_MIN_MS */
+	uint64_t next_ms; /* no announcement before */
+};
+
+/* Called once an interval: want says whether the figures moved by a step.
+ * True when the change may be announced now (the hold starts); urgent
+ * changes (a server that stopped keeping up) go out in any case. */
+bool wlm_damp_allow(struct wlm_damp *d, uint64_t now_ms, bool want, bool urgent);
+
 /* ---- weighing ---- */
 
 /* One target of a service, for wlm_weigh(). */

@@ -30,6 +30,7 @@ struct workload {
 	uint64_t base_ms;
 	char base_where[CAPACITY_WHERE_MAX], now_where[CAPACITY_WHERE_MAX];
 	uint64_t next_sample_ms, next_interval_ms, interval_start_ms;
+	struct wlm_damp damp; /* holds back the changes of a flapping node */
 	/* The ports whose servers are measured, sorted like the services. */
 	struct workload_port *ports;
 	size_t n_ports, cap_ports;
@@ -222,6 +223,16 @@ static int workload_servers(struct workload *w, uint64_t elapsed_ms, const struc
 	return 0;
 }
 
+/* A server that stopped keeping up: its news goes out despite the damping. */
+static bool workload_stopped(const struct wlm_report *old, const struct wlm_report *r)
+{
+	for (size_t i = 0; i < r->n_servers; i++)
+		if (r->servers[i].efficiency == 0 &&
+		    wlm_report_efficiency(old, &r->servers[i].dvipa, r->servers[i].port) != 0)
+			return true;
+	return false;
+}
+
 static void workload_log(const struct wlm_report *old, const struct wlm_report *r)
 {
 	char a[IPADDR_STRLEN];
@@ -274,9 +285,14 @@ bool workload_tick(struct workload *w, const struct dist_view *v, uint32_t self,
 	w->interval_start_ms = now_ms;
 	w->next_interval_ms = now_ms + WORKLOAD_INTERVAL_MS;
 	changed = !wlm_report_equal(report, &r);
-	if (changed)
-		workload_log(report, &r);
+	if (!wlm_damp_allow(&w->damp, now_ms, changed, workload_stopped(report, &r))) {
+		if (changed)
+			log_debug("WLM: a change held back (the figures keep moving)");
+		wlm_report_clear(&r);
+		return false;
+	}
+	workload_log(report, &r);
 	wlm_report_clear(report);
 	*report = r;
-	return changed;
+	return true;
 }

@@ -6,7 +6,9 @@
  * every WORKLOAD_SAMPLE_MS and the connections those listeners dropped
  * (net/diag.c). The figures become a struct wlm_report through core/wlm.c,
  * quantized, and replace the reported ones only when they moved by a step
- * worth an announcement. docs/distributor.md describes it. */
+ * worth an announcement, and not more often than the damping of a node
+ * whose figures keep moving allows (wlm_damp_allow()). docs/distributor.md
+ * describes it. */
 #ifndef DVIPA_DAEMON_WORKLOAD_H
 #define DVIPA_DAEMON_WORKLOAD_H
 
@@ -18,7 +20,7 @@
 #include "net/diag.h"
 
 /* A report covers this much time; a node announces at most once per
- * interval for its workload. */
+ * interval for its workload (and less often while its figures flap). */
 #define WORKLOAD_INTERVAL_MS 2000
 #define WORKLOAD_SAMPLE_MS   500
 

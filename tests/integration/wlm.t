@@ -397,7 +397,7 @@ weights_follow()
 {
 	capacities_follow && wlm_is 80 1 64 64 && wlm_is 80 2 26 43 && wlm_is 80 3 13 21
 }
-if cpu_check "the reported capacities follow the quotas, and the weights them" 20 weights_follow; then
+if cpu_check "the reported capacities follow the quotas, and the weights them" 35 weights_follow; then
 	got=$(spread "http://$A/" $N)
 	note "$N connections to $A:80: $got"
 	# The weights' bands give shares of 50-62 %, 22-33 % and 11-17 %: of
@@ -418,7 +418,7 @@ n2_busy()
 {
 	wlm_is 80 2 0 6 && ! wlm_is 80 1 0 6
 }
-if cpu_check "n2's weight drops (its spare CPU is used up)" 15 n2_busy; then
+if cpu_check "n2's weight drops (its spare CPU is used up)" 35 n2_busy; then
 	got=$(spread "http://$A/" 70)
 	note "70 connections while n2 is busy: $got"
 	ok "n2's share drops to a few percent ($got)" counts_within "$got" n2 0 6
@@ -428,7 +428,7 @@ fi
 kill "$BUSY_PID"
 wait "$BUSY_PID" 2>/dev/null || true
 BUSY_PID=
-if cpu_check "the loop ends: n2's weight comes back" 15 wlm_is 80 2 20 64; then
+if cpu_check "the loop ends: n2's weight comes back" 35 wlm_is 80 2 20 64; then
 	got=$(spread "http://$A/" 70)
 	note "70 connections after: $got"
 	ok "and its share ($got)" counts_within "$got" n2 12 35

@@ -181,6 +181,39 @@ TEST(wlm_noise_is_not_announced)
 	CHECK(wlm_capacity_changed(reported, wlm_quantize_capacity(200)));
 }
 
+/* A flapping node announces less and less often; a quiet one at once. */
+TEST(wlm_damping)
+{
+	struct wlm_damp d = {0};
+	unsigned sent = 0;
+	uint64_t t = 0, last = 0;
+
+	/* The first change goes out at once. */
+	CHECK(wlm_damp_allow(&d, t, true, false));
+	/* Five minutes of a change wanted every interval. */
+	for (t = 2000; t <= 300000; t += 2000) {
+		if (wlm_damp_allow(&d, t, true, false)) {
+			sent++;
+			last = t;
+		}
+	}
+	/* At 2, 6, 14, 30, 62 s, then every 32 s: 12 more in five minutes. */
+	CHECK_INT(sent, 12);
+	CHECK_INT(d.hold_ms, WLM_HOLD_MAX_MS);
+	/* Urgent news does not wait. */
+	CHECK(!wlm_damp_allow(&d, last + 2000, true, false));
+	CHECK(wlm_damp_allow(&d, last + 2000, true, true));
+	/* Four quiet intervals bring the hold back down to the minimum: the
+	 * next change, once the last hold ran out, goes out at once. */
+	t = last + 2000;
+	for (int i = 1; i <= 4; i++)
+		CHECK(!wlm_damp_allow(&d, t + 2000 * (uint64_t)i, false, false));
+	CHECK_INT(d.hold_ms, WLM_HOLD_MIN_MS);
+	CHECK(wlm_damp_allow(&d, t + WLM_HOLD_MAX_MS, true, false));
+	CHECK(!wlm_damp_allow(&d, t + WLM_HOLD_MAX_MS + 1000, true, false));
+	CHECK(wlm_damp_allow(&d, t + WLM_HOLD_MAX_MS + 2000, true, false));
+}
+
 /* ---- weighing ---- */
 
 /* "R100 R200 -400 N": eligible (R) or not (-), then a capacity, or N for
