@@ -125,7 +125,7 @@ bool wlm_efficiency_changed(unsigned reported, unsigned now);
  * a flapping node announces once every WLM_HOLD_MAX_MS at most. Zeroed:
  * no hold. */
 #define WLM_HOLD_MIN_MS 2000
-#define WLM_HOLD_MAX_MS 32000
+#define WLM_HOLD_MAX_MS 16000
 struct wlm_damp {
 	uint64_t hold_ms; /* the next hold; 0 means WLM_HOLD_MIN_MS */
 	uint64_t next_ms; /* no announcement before */

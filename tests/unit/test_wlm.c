@@ -197,13 +197,13 @@ TEST(wlm_damping)
 			last = t;
 		}
 	}
-	/* At 2, 6, 14, 30, 62 s, then every 32 s: 12 more in five minutes. */
-	CHECK_INT(sent, 12);
+	/* At 2, 6, 14 s, then every 16 s: 20 more in five minutes. */
+	CHECK_INT(sent, 20);
 	CHECK_INT(d.hold_ms, WLM_HOLD_MAX_MS);
 	/* Urgent news does not wait. */
 	CHECK(!wlm_damp_allow(&d, last + 2000, true, false));
 	CHECK(wlm_damp_allow(&d, last + 2000, true, true));
-	/* Four quiet intervals bring the hold back down to the minimum: the
+	/* A few quiet intervals bring the hold back down to the minimum: the
 	 * next change, once the last hold ran out, goes out at once. */
 	t = last + 2000;
 	for (int i = 1; i <= 4; i++)
