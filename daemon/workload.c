@@ -26,6 +26,7 @@ struct workload {
 	bool in_scope; /* a target of a BASEWLM or SERVERWLM service */
 	/* CPU counters at the start of the interval, and where from. */
 	bool have_base;
+	bool moved; /* dvipad went to another cgroup: the next figure goes out */
 	struct wlm_sample base;
 	uint64_t base_ms;
 	char base_where[CAPACITY_WHERE_MAX], now_where[CAPACITY_WHERE_MAX];
@@ -162,28 +163,35 @@ static void workload_rebase(struct workload *w, uint64_t now_ms)
 	w->base_ms = now_ms;
 }
 
-/* The spare CPU of the interval, into r when it moved by a step. */
-static void workload_capacity(struct workload *w, uint64_t now_ms, struct wlm_report *r)
+/* The spare CPU of the interval, into r when it moved by a step, or in any
+ * case in the first interval in a new cgroup (a new limit is news: true). */
+static bool workload_capacity(struct workload *w, uint64_t now_ms, struct wlm_report *r)
 {
 	struct wlm_sample now;
+	bool forced = false;
 	uint32_t q;
 
 	if (capacity_sample(&now, w->now_where) < 0) {
 		w->have_base = false;
-		return;
+		return false;
 	}
-	/* Counters of another cgroup do not compare. */
-	if (w->have_base && strcmp(w->now_where, w->base_where) == 0 && now_ms > w->base_ms) {
+	/* Counters of another cgroup do not compare: start again. */
+	if (w->have_base && strcmp(w->now_where, w->base_where) != 0)
+		w->moved = true;
+	else if (w->have_base && now_ms > w->base_ms) {
 		q = wlm_quantize_capacity(wlm_spare(&w->base, &now, now_ms - w->base_ms));
-		if (!r->has_capacity || wlm_capacity_changed(r->capacity, q)) {
+		forced = w->moved && (!r->has_capacity || r->capacity != q);
+		if (!r->has_capacity || forced || wlm_capacity_changed(r->capacity, q)) {
 			r->has_capacity = true;
 			r->capacity = q;
 		}
+		w->moved = false;
 	}
 	w->base = now;
 	w->base_ms = now_ms;
 	w->have_base = true;
 	memcpy(w->base_where, w->now_where, sizeof(w->base_where));
+	return forced;
 }
 
 /* The servers' efficiency over the interval into r (those below full),
@@ -253,7 +261,7 @@ bool workload_tick(struct workload *w, const struct dist_view *v, uint32_t self,
                    struct wlm_report *report)
 {
 	struct wlm_report r = {0};
-	bool changed;
+	bool changed, urgent;
 
 	if (!workload_scope(w, v, self, ready, n_ready)) {
 		w->in_scope = false;
@@ -277,7 +285,7 @@ bool workload_tick(struct workload *w, const struct dist_view *v, uint32_t self,
 		return false;
 	r.has_capacity = report->has_capacity;
 	r.capacity = report->capacity;
-	workload_capacity(w, now_ms, &r);
+	urgent = workload_capacity(w, now_ms, &r);
 	if (workload_servers(w, now_ms - w->interval_start_ms, report, &r) < 0) {
 		wlm_report_clear(&r);
 		return false;
@@ -285,7 +293,8 @@ bool workload_tick(struct workload *w, const struct dist_view *v, uint32_t self,
 	w->interval_start_ms = now_ms;
 	w->next_interval_ms = now_ms + WORKLOAD_INTERVAL_MS;
 	changed = !wlm_report_equal(report, &r);
-	if (!wlm_damp_allow(&w->damp, now_ms, changed, workload_stopped(report, &r))) {
+	urgent |= workload_stopped(report, &r);
+	if (!wlm_damp_allow(&w->damp, now_ms, changed, urgent)) {
 		if (changed)
 			log_debug("WLM: a change held back (the figures keep moving)");
 		wlm_report_clear(&r);
