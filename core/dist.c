@@ -86,6 +86,33 @@ static bool dist_healthy(const struct dist_target *t)
 	return t->health >= DIST_HEALTH_LOW;
 }
 
+/* BASEWLM and SERVERWLM: the WLM weights (capacity, and for SERVERWLM the
+ * server's efficiency for the port) as shares; round robin while no
+ * eligible target has a weight. Refusals of connections are not in the
+ * efficiency: they are the target's health, applied to every method's
+ * shares after this. */
+static void dist_wlm_shares(uint8_t method, struct dist_target *t, size_t n, uint64_t *share)
+{
+	struct wlm_weigh w[DIST_MAX_TARGETS];
+	bool weighed;
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (struct wlm_weigh){
+		    .eligible = dist_eligible(&t[i]),
+		    .reported = t[i].flags & DIST_TARGET_CAPACITY,
+		    .capacity = t[i].capacity,
+		    .efficiency = t[i].efficiency,
+		};
+	weighed = wlm_weigh(w, n, method == CONFIG_DIST_SERVERWLM);
+	for (size_t i = 0; i < n; i++) {
+		t[i].wlm = (uint8_t)w[i].weight;
+		t[i].flags &= ~DIST_TARGET_WLM;
+		if (weighed)
+			t[i].flags |= DIST_TARGET_WLM;
+		share[i] = !dist_eligible(&t[i]) ? 0 : weighed ? w[i].weight : 1;
+	}
+}
+
 /* HOTSTANDBY: the PREFERRED target while it is ready and healthy, else the
  * ready, healthy BACKUP with the highest rank; with nobody healthy, the same
  * choice by readiness alone. A ready PREFERRED target passed over for its
@@ -205,8 +232,12 @@ int dist_slots(uint8_t method, struct dist_target *t, size_t n, bool use_active,
 		for (size_t i = 0; i < n; i++)
 			share[i] = dist_eligible(&t[i]) ? t[i].weight : 0;
 		break;
+	case CONFIG_DIST_BASEWLM:
+	case CONFIG_DIST_SERVERWLM:
+		dist_wlm_shares(method, t, n, share);
+		break;
 	default:
-		/* ROUNDROBIN; BASEWLM and SERVERWLM until WLM weights exist. */
+		/* ROUNDROBIN. */
 		for (size_t i = 0; i < n; i++)
 			share[i] = dist_eligible(&t[i]) ? 1 : 0;
 		break;
@@ -397,6 +428,13 @@ static int dist_add_service(struct dist_ctx *c, const struct config_dist *d, uin
 		if (df && df->n_ready)
 			r = bsearch(&key, df->ready, df->n_ready, sizeof(*r), dist_cmp_ready);
 		t[i].ready = r ? r->ready : 0;
+		t[i].efficiency = WLM_EFFICIENCY_FULL;
+		if (df && df->wlm.has_capacity) {
+			t[i].flags |= DIST_TARGET_CAPACITY;
+			t[i].capacity = df->wlm.capacity;
+		}
+		if (df)
+			t[i].efficiency = (uint8_t)wlm_report_efficiency(&df->wlm, &d->addr, port);
 		if (df && dist_facts_is_quiesced(df, port))
 			t[i].flags |= DIST_TARGET_QUIESCED;
 		t[i].health = DIST_HEALTH_MAX;

@@ -27,6 +27,7 @@
 #include "core/dist_health.h"
 #include "core/ipaddr.h"
 #include "core/plex.h"
+#include "core/wlm.h"
 
 /* Slots of a dispatch table (the data plane's DP_DISPATCH_SLOTS). */
 #define DIST_SLOTS 256
@@ -35,6 +36,7 @@
 /* DVIPA:port services in one view, and ports one node reports or quiesces:
  * the size of the data plane's service table. */
 #define DIST_MAX_PORTS 1024
+_Static_assert(WLM_MAX_SERVERS == DIST_MAX_PORTS, "a WLM report lists each service once at most");
 
 /* A DVIPA:port this node serves as a target, with its listener count. */
 struct dist_ready {
@@ -60,6 +62,9 @@ struct dist_facts {
 	/* Ports it serves as a target and listens on, sorted by (DVIPA, port). */
 	size_t n_ready;
 	struct dist_ready *ready;
+	/* Its spare CPU and how its servers keep up (BASEWLM, SERVERWLM):
+	 * zeroed when it reports nothing. */
+	struct wlm_report wlm;
 };
 
 /* Frees the arrays and zeroes *f. NULL is fine. */
@@ -80,7 +85,8 @@ int dist_facts_sort(struct dist_facts *f);
  * unique, weight 1..CONFIG_WEIGHT_MAX; HOTSTANDBY: one PREFERRED, the others
  * BACKUP 1..254, never DESTIP ALL; other methods neither), methods and
  * TIMEDAFFINITY in range; at most DIST_MAX_PORTS quiesced ports (non-zero)
- * and ready entries (port and count non-zero); every array sorted, unique. */
+ * and ready entries (port and count non-zero); every array sorted, unique;
+ * the WLM report as wlm_report_check() says. */
 int dist_facts_check(const struct dist_facts *f);
 /* Quiesces (on) or resumes a port, or every port (port 0). 0; -EALREADY when
  * nothing changes; -EINVAL to resume one port while every port is quiesced;
@@ -133,6 +139,8 @@ struct dist_input {
 #define DIST_TARGET_QUIESCED 0x02u /* quiesced for this port */
 #define DIST_TARGET_CONNS    0x04u /* active and total are known (the distributor's view) */
 #define DIST_TARGET_SILENT   0x08u /* the member announced nothing about distribution */
+#define DIST_TARGET_WLM      0x10u /* BASEWLM / SERVERWLM: its wlm weight applies */
+#define DIST_TARGET_CAPACITY 0x20u /* its node reported its spare CPU (capacity) */
 
 struct dist_target {
 	uint32_t node_id;
@@ -148,6 +156,13 @@ struct dist_target {
 	uint8_t health;
 	uint32_t flags; /* DIST_TARGET_* */
 	uint16_t slots; /* its slots in the dispatch table */
+	/* Its node's reported spare CPU (millicpus, with DIST_TARGET_CAPACITY),
+	 * its server's efficiency for the port (0 .. 100; 100 when not
+	 * reported), and for BASEWLM and SERVERWLM the WLM weight (0 ..
+	 * WLM_WEIGHT_MAX) they give, with DIST_TARGET_WLM. */
+	uint32_t capacity;
+	uint8_t efficiency;
+	uint8_t wlm;
 };
 
 struct dist_service {
@@ -189,8 +204,10 @@ const struct dist_service *dist_view_find(const struct dist_view *v, const struc
 /* The dispatch table of a method over targets t[0 .. n) (n <= DIST_MAX_TARGETS):
  * slots[] gets indexes into t, *ret_n how many (0: nobody is ready), and
  * t[i].slots each target's share. Only ready, unquiesced targets get slots.
- *   ROUNDROBIN (and BASEWLM, SERVERWLM until WLM weights exist): each once,
- *     in order.
+ *   ROUNDROBIN: each once, in order.
+ *   BASEWLM, SERVERWLM: shares proportional to the WLM weights (wlm_weigh())
+ *     of capacity (and efficiency), interleaved; round robin while no
+ *     eligible target has a weight (nobody reported yet).
  *   WEIGHTEDACTIVE: shares proportional to WEIGHT, interleaved; with
  *     use_active, biased towards targets whose active connections lag behind
  *     their share, so that active connections become proportional (looking

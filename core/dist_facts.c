@@ -22,6 +22,7 @@ void dist_facts_clear(struct dist_facts *f)
 	dist_facts_clear_dists(f->dists, f->n_dists);
 	free(f->quiesced);
 	free(f->ready);
+	wlm_report_clear(&f->wlm);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -76,10 +77,13 @@ int dist_facts_copy(struct dist_facts *dst, const struct dist_facts *src)
 	c.quiesced =
 	    dist_facts_dup(src->quiesced, src->n_quiesced, sizeof(*src->quiesced), &failed);
 	c.ready = dist_facts_dup(src->ready, src->n_ready, sizeof(*src->ready), &failed);
+	c.wlm.servers = dist_facts_dup(src->wlm.servers, src->wlm.n_servers,
+	                               sizeof(*src->wlm.servers), &failed);
 	if (failed) {
 		dist_facts_clear_dists(c.dists, c.dists ? src->n_dists : 0);
 		free(c.quiesced);
 		free(c.ready);
+		free(c.wlm.servers);
 		return -ENOMEM;
 	}
 	dist_facts_clear(dst);
@@ -310,7 +314,7 @@ int dist_facts_check(const struct dist_facts *f)
 		if (i && dist_facts_cmp_ready(&f->ready[i - 1], r) >= 0)
 			return -EINVAL;
 	}
-	return 0;
+	return wlm_report_check(&f->wlm);
 }
 
 bool dist_facts_is_quiesced(const struct dist_facts *f, uint16_t port)

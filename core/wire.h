@@ -47,7 +47,7 @@ enum wire_ext_type {
 	WIRE_EXT_NONE = 0,
 	WIRE_EXT_DIST_PORTS,  /* a VIPADISTRIBUTE statement (core/wire_dist.h) */
 	WIRE_EXT_LISTENERS,   /* ready listeners of a target DVIPA (core/wire_dist.h) */
-	WIRE_EXT_WEIGHT,      /* reserved: weights (WLM) */
+	WIRE_EXT_WLM,         /* a node's workload figures, BASEWLM/SERVERWLM (core/wire_wlm.h) */
 	WIRE_EXT_QUIESCE,     /* quiesced ports (core/wire_dist.h) */
 	WIRE_EXT_PORT_BLOCKS, /* reserved: SYSPLEXPORTS port blocks */
 	WIRE_EXT_PLEX_ADDRS,  /* the node's plex address per family (core/wire_dist.h) */

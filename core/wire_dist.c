@@ -2,6 +2,7 @@
 #include "core/wire_dist.h"
 
 #include "core/array.h"
+#include "core/wire_wlm.h"
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ size_t wire_dist_size(const struct dist_facts *f)
 		       wire_dist_pad4(sizeof(struct wire_dist_quiesce) + 2 * f->n_quiesced);
 	if (f->plex_v4.family || f->plex_v6.family)
 		len += sizeof(struct wire_ext_record) + sizeof(struct wire_dist_addrs);
+	if (wire_wlm_value_size(&f->wlm))
+		len += sizeof(struct wire_ext_record) + wire_wlm_value_size(&f->wlm);
 	return len;
 }
 
@@ -178,6 +181,14 @@ int wire_dist_encode(const struct dist_facts *f, void *buf, size_t size, size_t 
 		wire_dist_put_addr(&a.v6, &f->plex_v6);
 		wire_dist_put(p, &off, &a, sizeof(a));
 	}
+	if (wire_wlm_value_size(&f->wlm)) {
+		size_t vlen = wire_wlm_value_size(&f->wlm);
+
+		/* Values of WLM are multiples of 4 already. */
+		wire_dist_put_record(p, &off, WIRE_EXT_WLM, vlen);
+		wire_wlm_put(&f->wlm, p + off);
+		off += vlen;
+	}
 	*ret_len = off;
 	return 0;
 }
@@ -188,7 +199,7 @@ struct wire_dist_dec {
 	struct dist_facts f;
 	size_t cap_dists, cap_ready;
 	unsigned last_type; /* of the last known record, for the order */
-	bool have_quiesce, have_addrs;
+	bool have_quiesce, have_addrs, have_wlm;
 };
 
 static int wire_dist_dec_def(struct wire_dist_dec *d, const uint8_t *v, size_t vlen)
@@ -349,6 +360,8 @@ static unsigned wire_dist_order(unsigned type)
 		return 3;
 	case WIRE_EXT_PLEX_ADDRS:
 		return 4;
+	case WIRE_EXT_WLM:
+		return 5;
 	default:
 		return 0;
 	}
@@ -391,6 +404,10 @@ int wire_dist_decode(const void *ext, size_t len, struct dist_facts *ret)
 			break;
 		case WIRE_EXT_PLEX_ADDRS:
 			err = wire_dist_dec_addrs(&d, p + off, vlen);
+			break;
+		case WIRE_EXT_WLM:
+			err = d.have_wlm ? -EBADMSG : wire_wlm_get(p + off, vlen, &d.f.wlm);
+			d.have_wlm = true;
 			break;
 		default:
 			break;

@@ -17,6 +17,8 @@
  *                         (ascending; none with WIRE_DIST_QUIESCE_ALL)
  *   WIRE_EXT_PLEX_ADDRS   at most one, absent when neither family is set:
  *                         struct wire_dist_addrs
+ *   WIRE_EXT_WLM          at most one, absent when the node reports no
+ *                         workload figure: laid out in core/wire_wlm.h
  * Every value is checked against dist_facts_check()'s rules. */
 #ifndef DVIPA_CORE_WIRE_DIST_H
 #define DVIPA_CORE_WIRE_DIST_H

@@ -16,6 +16,7 @@
 #include "daemon/loop.h"
 #include "daemon/show_dist.h"
 #include "daemon/target.h"
+#include "daemon/workload.h"
 #include "dataplane/dataplane.h"
 
 /* How often flow counts are read (WEIGHTEDACTIVE, health), and how long to
@@ -57,6 +58,7 @@ struct distributor {
 	int ifindex;
 	struct addr_handle *addr;
 	struct target *target;
+	struct workload *workload; /* BASEWLM, SERVERWLM: this node's report */
 
 	struct dp *dp;
 	uint64_t dp_retry_ms;
@@ -173,6 +175,8 @@ int distributor_new(const struct config *config, int ifindex, struct addr_handle
 	d->ifindex = ifindex;
 	d->addr = addr;
 	err = target_new(config, addr, diag, run_path, &d->target);
+	if (err == 0)
+		err = workload_new(diag, &d->workload);
 	if (err < 0)
 		goto fail;
 	err = dist_facts_set_config(&d->local, config);
@@ -213,6 +217,7 @@ void distributor_free(struct distributor *d)
 		log_info("BPF data plane detached from %s", d->config->interface);
 	}
 	target_free(d->target);
+	workload_free(d->workload);
 	dist_facts_clear(&d->local);
 	for (size_t i = 0; i < d->n_peers; i++)
 		dist_facts_clear(&d->peers[i].facts);
@@ -938,6 +943,8 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	if (p && local->node_id == plex_self(p))
 		changed |= distributor_plex_addrs(d, p, local);
 	changed |= distributor_ready(d, local);
+	changed |= workload_tick(d->workload, &d->view, d->self, d->local.ready, d->local.n_ready,
+	                         now_ms, &d->local.wlm);
 	target_repair(d->target);
 	/* After a change the next update may add targets: look for leftovers
 	 * once the state has settled. */

@@ -276,6 +276,22 @@ static const char *member_state(const struct show_ctx *ctx, uint32_t id, bool *r
 	return (f->flags & PLEX_FACTS_LEFT) ? "left" : "member";
 }
 
+/* The spare CPU a member reported (BASEWLM, SERVERWLM), as the targets of
+ * the derived state carry it: members report only while they are targets
+ * of such a service. */
+static bool member_capacity(const struct show_ctx *ctx, uint32_t id, uint32_t *ret)
+{
+	for (size_t i = 0; ctx->dist && i < ctx->dist->n_targets; i++) {
+		const struct dist_target *t = &ctx->dist->targets[i];
+
+		if (t->node_id == id && (t->flags & DIST_TARGET_CAPACITY)) {
+			*ret = t->capacity;
+			return true;
+		}
+	}
+	return false;
+}
+
 char *show_plex(const struct show_ctx *ctx, bool json)
 {
 	struct plex_view view = {0};
@@ -297,26 +313,34 @@ char *show_plex(const struct show_ctx *ctx, bool json)
 		              !ctx->connected ? "not connected to corosync"
 		              : ctx->quorate  ? "quorate"
 		                              : "no quorum");
-		strbuf_printf(&sb, "%4s  %-16s %-40s %s\n", "NODE", "NAME", "PLEX ADDRESS",
-		              "STATE");
+		strbuf_printf(&sb, "%4s  %-16s %-40s %-9s %s\n", "NODE", "NAME", "PLEX ADDRESS",
+		              "SPARE CPU", "STATE");
 	}
 	for (size_t i = 0; i < ctx->n_nodelist; i++) {
 		const struct fabric_node *fn = &ctx->nodelist[i];
 		bool member;
 		const char *state = member_state(ctx, fn->nodeid, &member);
 		bool self = fn->nodeid == ctx->facts->node_id;
+		uint32_t cap = 0;
+		bool has_cap = member_capacity(ctx, fn->nodeid, &cap);
+		char spare[16] = "-";
 
+		if (has_cap)
+			snprintf(spare, sizeof(spare), "%u.%03u", cap / 1000, cap % 1000);
 		ipaddr_format(&fn->ring0_addr, addr, sizeof(addr));
 		if (json) {
 			strbuf_printf(&sb, "%s{\"id\": %u, \"name\": ", i ? ", " : "", fn->nodeid);
 			strbuf_json_string(&sb, fn->name);
 			strbuf_puts(&sb, ", \"plex_address\": ");
 			strbuf_json_string(&sb, addr);
-			strbuf_printf(&sb, ", \"state\": \"%s\", \"member\": %s, \"self\": %s}",
-			              state, member ? "true" : "false", self ? "true" : "false");
+			strbuf_printf(&sb,
+			              ", \"state\": \"%s\", \"member\": %s, \"self\": %s, "
+			              "\"spare_cpu\": %s}",
+			              state, member ? "true" : "false", self ? "true" : "false",
+			              has_cap ? spare : "null");
 		} else {
-			strbuf_printf(&sb, "%4u  %-16s %-40s %s%s\n", fn->nodeid, fn->name, addr,
-			              state, self ? " (this node)" : "");
+			strbuf_printf(&sb, "%4u  %-16s %-40s %-9s %s%s\n", fn->nodeid, fn->name,
+			              addr, spare, state, self ? " (this node)" : "");
 		}
 	}
 	if (json)

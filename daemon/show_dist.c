@@ -53,6 +53,24 @@ static unsigned show_dist_health(const struct dist_target *t)
 	return t->flags & DIST_TARGET_SILENT ? 0 : t->health;
 }
 
+/* BASEWLM, SERVERWLM: the weight the target gets ("wlm", null while round
+ * robin applies), and what it comes from: its node's spare CPU in CPUs
+ * ("capacity", null when it reported none) and its server's efficiency for
+ * the port (0 .. 100). */
+static void show_dist_json_wlm(struct strbuf *sb, const struct dist_target *t)
+{
+	if (t->flags & DIST_TARGET_WLM)
+		strbuf_printf(sb, "\"wlm\": %u, ", t->wlm);
+	else
+		strbuf_puts(sb, "\"wlm\": null, ");
+	if (t->flags & DIST_TARGET_CAPACITY)
+		strbuf_printf(sb, "\"capacity\": %u.%03u, ", t->capacity / 1000,
+		              t->capacity % 1000);
+	else
+		strbuf_puts(sb, "\"capacity\": null, ");
+	strbuf_printf(sb, "\"efficiency\": %u, ", t->efficiency);
+}
+
 static const char *const show_dist_flag_names[] = {"LOCAL", "QUIESCED", "PREFERRED", "BACKUP"};
 
 static unsigned show_dist_flags(const struct dist_target *t)
@@ -77,9 +95,9 @@ char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
 	} else {
 		strbuf_printf(&sb, "DYNAMIC VIPA DESTINATION PORT TABLE (node %s)\n",
 		              show_dist_text_node(ctx, ctx->self, n1, sizeof(n1)));
-		strbuf_printf(&sb, "%-24s %-14s %-14s %-14s %-24s %4s %9s %7s %6s %6s %5s %s\n",
+		strbuf_printf(&sb, "%-24s %-14s %-14s %-14s %-24s %4s %9s %7s %6s %3s %6s %5s %s\n",
 		              "DEST", "METHOD", "DISTRIBUTOR", "TARGET", "PLEX ADDRESS", "RDY",
-		              "TOTALCONN", "ACTCONN", "WEIGHT", "HEALTH", "SLOTS", "FLAGS");
+		              "TOTALCONN", "ACTCONN", "WEIGHT", "WLM", "HEALTH", "SLOTS", "FLAGS");
 	}
 	for (size_t i = 0; i < v->n_services; i++) {
 		const struct dist_service *s = &v->services[i];
@@ -118,11 +136,12 @@ char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
 				else
 					strbuf_puts(&sb, "\"total_connections\": null, "
 					                 "\"active_connections\": null, ");
-				strbuf_printf(
-				    &sb,
-				    "\"weight\": %u, \"backup_rank\": %u, \"health\": %u, "
-				    "\"slots\": %u, \"flags\": [",
-				    t->weight, t->backup_rank, show_dist_health(t), t->slots);
+				strbuf_printf(&sb, "\"weight\": %u, ", t->weight);
+				show_dist_json_wlm(&sb, t);
+				strbuf_printf(&sb,
+				              "\"backup_rank\": %u, \"health\": %u, "
+				              "\"slots\": %u, \"flags\": [",
+				              t->backup_rank, show_dist_health(t), t->slots);
 				for (unsigned k = 0; k < 4; k++) {
 					if (!(flags & (1u << k)))
 						continue;
@@ -132,13 +151,15 @@ char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
 				}
 				strbuf_puts(&sb, "]}");
 			} else {
-				char total[16] = "-", active[16] = "-", fl[64] = "";
+				char total[16] = "-", active[16] = "-", fl[64] = "", wlm[8] = "-";
 				size_t off = 0;
 
 				if (conns) {
 					snprintf(total, sizeof(total), "%u", t->total);
 					snprintf(active, sizeof(active), "%u", t->active);
 				}
+				if (t->flags & DIST_TARGET_WLM)
+					snprintf(wlm, sizeof(wlm), "%u", t->wlm);
 				for (unsigned k = 0; k < 4; k++)
 					if (flags & (1u << k))
 						off += (size_t)snprintf(fl + off, sizeof(fl) - off,
@@ -146,12 +167,13 @@ char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
 						                        show_dist_flag_names[k]);
 				strbuf_printf(
 				    &sb,
-				    "%-24s %-14s %-14s %-14s %-24s %4u %9s %7s %6u %6u %5u %s\n",
+				    "%-24s %-14s %-14s %-14s %-24s %4u %9s %7s %6u %3s %6u %5u "
+				    "%s\n",
 				    show_dist_endpoint(&s->dvipa, s->port, a, sizeof(a)),
 				    config_distmethod_name(s->method),
 				    show_dist_text_node(ctx, s->distributor, n1, sizeof(n1)),
 				    show_dist_text_node(ctx, t->node_id, n2, sizeof(n2)), b,
-				    t->ready, total, active, t->weight, show_dist_health(t),
+				    t->ready, total, active, t->weight, wlm, show_dist_health(t),
 				    t->slots, off ? fl : "-");
 			}
 		}

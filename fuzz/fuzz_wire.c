@@ -1,5 +1,6 @@
 /* libFuzzer target for the node <-> node wire codec (core/wire.c) and the
- * distributor's extension records (core/wire_dist.c).
+ * distributor's extension records (core/wire_dist.c, with the WLM record of
+ * core/wire_wlm.c).
  *
  * Every input is decoded twice: as it is (the header checks), and "sealed"
  * with a right magic, version, length and checksum, so that the fuzzer
@@ -32,7 +33,7 @@ static bool fuzz_wire_all_known(const uint8_t *ext, size_t len)
 		memcpy(&rec, ext + off, sizeof(rec));
 		type = le16toh(rec.type);
 		if (type != WIRE_EXT_DIST_PORTS && type != WIRE_EXT_LISTENERS &&
-		    type != WIRE_EXT_QUIESCE && type != WIRE_EXT_PLEX_ADDRS)
+		    type != WIRE_EXT_QUIESCE && type != WIRE_EXT_PLEX_ADDRS && type != WIRE_EXT_WLM)
 			return false;
 		off += sizeof(rec) + ((le16toh(rec.length) + 3u) & ~3u);
 	}

@@ -24,6 +24,9 @@
 	 (1u << DIAG_TCP_FIN_WAIT1) | (1u << DIAG_TCP_FIN_WAIT2) | (1u << DIAG_TCP_CLOSE_WAIT) |   \
 	 (1u << DIAG_TCP_LAST_ACK) | (1u << DIAG_TCP_CLOSING) | (1u << DIAG_TCP_NEW_SYN_RECV))
 
+/* Listeners come with their socket memory figures, for the drops. */
+#define DIAG_LISTEN_EXT (1u << (INET_DIAG_SKMEMINFO - 1))
+
 struct diag_handle {
 	struct nl *nl;
 };
@@ -111,8 +114,8 @@ static int diag_conn_cb(const struct nlmsghdr *nlh, void *arg)
  * address is addr (and port, unless 0) by a sock_diag bytecode filter:
  * a single S_COND op whose "yes" jumps exactly to the end (accept) and
  * whose "no" jumps past it (reject). */
-static int diag_dump(struct diag_handle *d, int af, uint32_t states, const struct ipaddr *addr,
-                     uint16_t port, nl_msg_fn fn, void *arg)
+static int diag_dump(struct diag_handle *d, int af, uint32_t states, uint8_t ext,
+                     const struct ipaddr *addr, uint16_t port, nl_msg_fn fn, void *arg)
 {
 	char buf[256] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -124,6 +127,7 @@ static int diag_dump(struct diag_handle *d, int af, uint32_t states, const struc
 	req->sdiag_family = (uint8_t)af;
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = states;
+	req->idiag_ext = ext;
 	if (addr) {
 		size_t alen = addr->family == IPADDR_V4 ? 4 : 16;
 		size_t len =
@@ -163,9 +167,10 @@ static int diag_conn_collect(struct diag_handle *d, const struct ipaddr *addr, u
 		 * dual-stack IPv6 sockets; IPv6 ones only on IPv6 sockets. */
 		r = 0;
 		if (addr->family == IPADDR_V4)
-			r = diag_dump(d, AF_INET, DIAG_CONN_STATES, addr, port, diag_conn_cb, c);
+			r = diag_dump(d, AF_INET, DIAG_CONN_STATES, 0, addr, port, diag_conn_cb, c);
 		if (r == 0)
-			r = diag_dump(d, AF_INET6, DIAG_CONN_STATES, addr, port, diag_conn_cb, c);
+			r = diag_dump(d, AF_INET6, DIAG_CONN_STATES, 0, addr, port, diag_conn_cb,
+			              c);
 	}
 	return r;
 }
@@ -233,6 +238,17 @@ static int diag_listen_cb(const struct nlmsghdr *nlh, void *arg)
 			return -EBADMSG;
 		l.v6only = mnl_attr_get_u8(tb[INET_DIAG_SKV6ONLY]) != 0;
 	}
+	/* A listener's queue lengths: the accept queue and its backlog. */
+	l.queued = m->idiag_rqueue;
+	l.backlog = m->idiag_wqueue;
+	if (tb[INET_DIAG_SKMEMINFO] &&
+	    mnl_attr_get_payload_len(tb[INET_DIAG_SKMEMINFO]) >= (SK_MEMINFO_DROPS + 1) * 4) {
+		uint32_t mem[SK_MEMINFO_DROPS + 1];
+
+		memcpy(mem, mnl_attr_get_payload(tb[INET_DIAG_SKMEMINFO]), sizeof(mem));
+		l.has_drops = true;
+		l.drops = mem[SK_MEMINFO_DROPS];
+	}
 	return nl_append(&c->v, &c->n, &c->cap, &l, sizeof(l));
 }
 
@@ -243,10 +259,11 @@ int diag_listeners(struct diag_handle *d, struct diag_listener **ret_v, size_t *
 
 	for (int i = 0; i < DIAG_DUMP_TRIES && r == -EINTR; i++) {
 		c.n = 0;
-		r = diag_dump(d, AF_INET, 1u << DIAG_TCP_LISTEN, NULL, 0, diag_listen_cb, &c);
+		r = diag_dump(d, AF_INET, 1u << DIAG_TCP_LISTEN, DIAG_LISTEN_EXT, NULL, 0,
+		              diag_listen_cb, &c);
 		if (r == 0)
-			r = diag_dump(d, AF_INET6, 1u << DIAG_TCP_LISTEN, NULL, 0, diag_listen_cb,
-			              &c);
+			r = diag_dump(d, AF_INET6, 1u << DIAG_TCP_LISTEN, DIAG_LISTEN_EXT, NULL, 0,
+			              diag_listen_cb, &c);
 	}
 	return nl_take(r, c.v, c.n, ret_v, ret_n);
 }

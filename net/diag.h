@@ -45,6 +45,13 @@ struct diag_listener {
 	uint16_t port;
 	bool v6only; /* an IPv6 socket that refuses IPv4 (IPV6_V6ONLY) */
 	int ifindex; /* SO_BINDTODEVICE, 0 = any interface */
+	/* How its server keeps up: connections waiting in its accept queue
+	 * for accept(), and listen()'s backlog (the queue holds one more); the
+	 * connections it dropped since it was created (accept queue overflows
+	 * and SYNs dropped: SK_MEMINFO_DROPS), when the kernel says. */
+	uint32_t queued, backlog;
+	bool has_drops;
+	uint32_t drops;
 };
 
 struct diag_handle;

@@ -482,6 +482,16 @@ EOF
 		echo "mount -t tmpfs -o mode=755 plex-cgroup /sys/fs/cgroup 2>/dev/null && mkdir -p $cg && mount -t cgroup2 cgroup2 $cg || true"
 		;;
 	esac
+	# And the cgroup v1 hierarchies of the cpu and cpuacct controllers,
+	# where dvipad reads its CPU quota and usage (BASEWLM).
+	local t o c w
+	findmnt -n -t cgroup -o TARGET,FS-OPTIONS 2>/dev/null | while read -r t o; do
+		c=
+		for w in ${o//,/ }; do
+			case $w in cpu | cpuacct) c=${c:+$c,}$w ;; esac
+		done
+		[ -z "$c" ] || echo "mkdir -p $t && mount -t cgroup -o $c cgroup $t || true"
+	done
 	echo "exec sleep infinity"
 }
 

@@ -754,8 +754,10 @@ static int cmd_listeners(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		char t[IPADDR_STRLEN];
 
-		printf("listen %s %u%s\n", ipaddr_format(&v[i].addr, t, sizeof(t)), v[i].port,
-		       v[i].v6only ? " v6only" : "");
+		printf("listen %s %u%s queued %u backlog %u drops %d\n",
+		       ipaddr_format(&v[i].addr, t, sizeof(t)), v[i].port,
+		       v[i].v6only ? " v6only" : "", v[i].queued, v[i].backlog,
+		       v[i].has_drops ? (int)v[i].drops : -1);
 		if (argc == 2 && diag_listener_accepts(&v[i], &a, port))
 			accepts = true;
 	}
