@@ -384,7 +384,6 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 			err = -EINVAL;
 			goto out;
 		}
-		svc->targets[svc->slots[i]].flags |= DP_TARGET_READY;
 	}
 	svc->n_targets = (uint16_t)n_targets;
 	svc->n_slots = (uint16_t)n_slots;

@@ -66,9 +66,10 @@ struct dp_service_target {
 	uint32_t node_id;
 	struct ipaddr plex_addr; /* same family as the DVIPA */
 	bool is_local;           /* this node: delivered, not encapsulated */
-	/* In a service: ready and not quiesced, so it keeps the clients that
-	 * have an affinity to it (TIMEDAFFINITY) even without slots. A target
-	 * with slots is ready whatever this says. */
+	/* In a service: ready, not quiesced and healthy, so it keeps the
+	 * clients that have an affinity to it (TIMEDAFFINITY), even without
+	 * slots. Only this says so: a target with slots but not ready (an
+	 * unhealthy one keeps a slot to be probed) does not keep them. */
 	bool ready;
 };
 

@@ -245,7 +245,9 @@ static int setup_netns(void)
 
 static struct dp_service_target target(uint32_t node, const char *addr, bool local)
 {
-	struct dp_service_target t = {.node_id = node, .plex_addr = ip(addr), .is_local = local};
+	/* Ready: the fixtures that need a target that is not say so. */
+	struct dp_service_target t = {
+	    .node_id = node, .plex_addr = ip(addr), .is_local = local, .ready = true};
 
 	return t;
 }
@@ -1596,6 +1598,15 @@ static void t_affinity_not_ready(void)
 	CHECK_INT(aff_service(true, false), 0);
 	CHECK_INT(aff_send("10.1.0.10", AFF4, 3301, TH_SYN, &r, &in), 3);
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1, DP_CNT_ENCAP, 1);
+	/* n3 keeps a slot but is not ready (unhealthy: its slot only probes
+	 * it): the client does not stay. */
+	CHECK_INT(aff_service(false, true), 0);
+	node = aff_send("10.1.0.10", AFF4, 3310, TH_SYN, &r, &in);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_NOT_READY], 1);
+	CHECK_INT(r.delta[DP_CNT_AFFINITY_HIT], 0);
+	CHECK_INT(aff_send("10.1.0.10", AFF4, 3310, TH_RST, &r, &in), node);
+	CHECK_INT(aff_service(true, true), 0);
+	CHECK_INT(affinity_age("10.1.0.10", AFF4, 3, T3_4, 0, 1), 0);
 	/* n3 no longer ready (or quiesced): the client is dispatched anew,
 	 * its connections still open on n3 included. */
 	CHECK_INT(aff_service(false, false), 0);

@@ -171,6 +171,7 @@ static void service(struct dp *dp, int argc, char **argv)
 		if (n == DP_MAX_TARGETS)
 			die("too many targets");
 		targets[n] = parse_target(argv[i], &weights[n]);
+		targets[n].ready = true;
 		if (weights[n] > max_weight)
 			max_weight = weights[n];
 		n++;
