@@ -8,6 +8,7 @@
 
 #include "core/array.h"
 #include "core/dist.h"
+#include "core/dist_index.h"
 
 #define DIST_HEALTH_SCORE_MAX (DIST_HEALTH_MAX * 100)
 /* How far one settled connection moves the score towards its value, and an
@@ -121,17 +122,6 @@ const struct dist_health_entry *dist_health_find(const struct dist_health_entry 
 	return NULL;
 }
 
-static const struct dist_health_sample *dist_health_sample_of(const struct dist_health_settled *c,
-                                                              size_t n,
-                                                              const struct dist_health_entry *e)
-{
-	for (size_t i = 0; c && i < n; i++)
-		if (c[i].port == e->port && c[i].node_id == e->node_id &&
-		    ipaddr_equal(&c[i].dvipa, &e->dvipa))
-			return &c[i].sample;
-	return NULL;
-}
-
 static int dist_health_entry_cmp(const void *a, const void *b)
 {
 	const struct dist_health_entry *x = a, *y = b;
@@ -139,41 +129,81 @@ static int dist_health_entry_cmp(const void *a, const void *b)
 	return dist_health_cmp(&x->dvipa, x->port, x->node_id, &y->dvipa, y->port, y->node_id);
 }
 
+/* The entry of a target in t, looked for at *hint first: the view lists
+ * services and targets in the table's order, so that from one interval to
+ * the next the entries follow each other and only a change costs a binary
+ * search. *hint then points past the entry found. */
+static const struct dist_health_entry *
+dist_health_old(const struct dist_health_table *t, size_t *hint, const struct dist_health_entry *e)
+{
+	const struct dist_health_entry *old = NULL;
+
+	if (*hint < t->n && dist_health_entry_cmp(&t->v[*hint], e) == 0)
+		old = &t->v[*hint];
+	else
+		old = dist_health_find(t->v, t->n, &e->dvipa, e->port, e->node_id);
+	if (old)
+		*hint = (size_t)(old - t->v) + 1;
+	return old;
+}
+
+static bool dist_health_sorted(const struct dist_health_entry *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (dist_health_entry_cmp(&v[i - 1], &v[i]) > 0)
+			return false;
+	return true;
+}
+
 int dist_health_table_update(struct dist_health_table *t, const struct dist_view *v,
                              const struct dist_health_settled *c, size_t n, dist_health_fn *fn,
                              void *data)
 {
+	struct dist_index by = {0};
 	struct dist_health_entry *next = NULL;
 	uint8_t *before = NULL;
-	size_t n_next = 0, cap = 0, cap_before = 0;
+	size_t n_next = 0, cap = 0, cap_before = 0, hint = 0;
+	int err = 0;
 
+	/* Where each target's sample is, found in constant time: the table
+	 * can hold DIST_MAX_PORTS services of DIST_MAX_TARGETS targets. With
+	 * room reserved, an add fails only as -EEXIST: the first one stays. */
+	if (c && n && (n >= UINT32_MAX || dist_index_reserve(&by, n) < 0)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; c && i < n; i++)
+		(void)dist_index_add(&by, &c[i].dvipa, c[i].port, c[i].node_id, i);
 	for (size_t i = 0; i < v->n_services; i++) {
 		const struct dist_service *s = &v->services[i];
 
 		if (s->distributor != v->self || !s->distributor_active)
 			continue;
+		if (array_grow(&next, &cap, n_next + s->n_targets, sizeof(*next)) < 0 ||
+		    array_grow(&before, &cap_before, n_next + s->n_targets, sizeof(*before)) < 0) {
+			err = -ENOMEM;
+			goto out;
+		}
 		for (size_t j = 0; j < s->n_targets; j++) {
-			struct dist_health_entry *e;
+			struct dist_health_entry *e = &next[n_next];
 			const struct dist_health_entry *old;
+			const struct dist_health_sample *sample;
+			size_t k;
 
-			if (array_grow(&next, &cap, n_next + 1, sizeof(*next)) < 0 ||
-			    array_grow(&before, &cap_before, n_next + 1, sizeof(*before)) < 0) {
-				free(next);
-				free(before);
-				return -ENOMEM;
-			}
-			e = &next[n_next];
 			memset(e, 0, sizeof(*e));
 			e->dvipa = s->dvipa;
 			e->port = s->port;
 			e->node_id = v->targets[s->first_target + j].node_id;
-			old = dist_health_find(t->v, t->n, &e->dvipa, e->port, e->node_id);
+			old = dist_health_old(t, &hint, e);
 			if (old)
 				e->h = old->h;
 			else
 				dist_health_init(&e->h);
-			before[n_next++] =
-			    dist_health_update(&e->h, dist_health_sample_of(c, n, e));
+			k = 0;
+			sample = dist_index_find(&by, &e->dvipa, e->port, e->node_id, &k) == 0
+			             ? &c[k].sample
+			             : NULL;
+			before[n_next++] = dist_health_update(&e->h, sample);
 		}
 	}
 	for (size_t i = 0; fn && i < n_next; i++)
@@ -181,13 +211,17 @@ int dist_health_table_update(struct dist_health_table *t, const struct dist_view
 			fn(data, &next[i], before[i]);
 	/* The view lists services by (DVIPA, port) and targets by node id
 	 * already; sorting keeps dist_health_find() right whatever it does. */
-	if (n_next > 1)
+	if (!dist_health_sorted(next, n_next))
 		qsort(next, n_next, sizeof(*next), dist_health_entry_cmp);
-	free(before);
 	free(t->v);
 	t->v = next;
 	t->n = n_next;
-	return 0;
+	next = NULL;
+out:
+	free(next);
+	free(before);
+	dist_index_clear(&by);
+	return err;
 }
 
 void dist_health_table_clear(struct dist_health_table *t)

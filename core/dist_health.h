@@ -92,7 +92,8 @@ typedef void dist_health_fn(void *data, const struct dist_health_entry *e, uint8
 
 /* One measurement interval: every target of the services that v says this
  * node distributes (v->self, active) takes the sample of its entry in
- * c[0 .. n) (any order; no entry: an interval without connections).
+ * c[0 .. n) (any order; the first of several; no entry: an interval
+ * without connections).
  * Targets seen for the first time start at full health; the entries of
  * targets and services no longer there are dropped. fn may be NULL. 0, or
  * -ENOMEM with t unchanged (and fn not called). */

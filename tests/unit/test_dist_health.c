@@ -6,6 +6,7 @@
 #include "tests/unit/unit.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 static struct dist_health_sample th_sample(uint32_t established, uint32_t slow, uint32_t dropped,
                                            uint32_t refused)
@@ -209,4 +210,120 @@ TEST(dist_health_table_follows_the_view)
 	CHECK_INT(tab.n, 0);
 	dist_health_table_clear(&tab);
 	dist_health_table_clear(NULL);
+}
+
+/* A target named twice in one interval's samples takes the first. */
+TEST(dist_health_table_first_sample)
+{
+	struct dist_target targets[2] = {{.node_id = 1}, {.node_id = 2}};
+	struct dist_service service = {0};
+	struct dist_view v = {.self = 1, .services = &service, .targets = targets};
+	struct dist_health_table tab = {0};
+	struct dist_health_settled c[3] = {0};
+	struct ipaddr d = th_addr("2001:db8::10");
+
+	service = (struct dist_service){
+	    .dvipa = d, .port = 443, .distributor = 1, .distributor_active = true, .n_targets = 2};
+	v.n_services = 1;
+	v.n_targets = 2;
+	c[0] = (struct dist_health_settled){d, 443, 2, th_sample(0, 0, 0, 1)};
+	c[1] = (struct dist_health_settled){d, 443, 2, th_sample(0, 0, 0, 3)};
+	c[2] = (struct dist_health_settled){d, 443, 1, th_sample(0, 0, 2, 0)};
+	CHECK_INT(dist_health_table_update(&tab, &v, c, 3, NULL, NULL), 0);
+	CHECK_INT(tab.n, 2);
+	CHECK_INT(dist_health_find(tab.v, tab.n, &d, 443, 2)->h.health, 75);
+	CHECK_INT(dist_health_find(tab.v, tab.n, &d, 443, 1)->h.health, 56);
+	CHECK_STR(dist_health_reason(&dist_health_find(tab.v, tab.n, &d, 443, 1)->h),
+	          "connections dropped");
+	dist_health_table_clear(&tab);
+}
+
+/* ---- at scale ---- */
+
+static uint64_t th_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The largest table a distributor keeps: DIST_MAX_PORTS services of
+ * DIST_MAX_TARGETS targets, every one with a sample of its own, handed over
+ * in random order. Each entry must get its own sample, and one interval must
+ * cost a few milliseconds: it runs every 500 ms on the event loop that also
+ * serves corosync. DVIPA_LONG=1 prints the time and holds it to a bound. */
+TEST(dist_health_table_at_scale)
+{
+	enum { n_services = DIST_MAX_PORTS, n_targets = DIST_MAX_TARGETS };
+	static struct dist_service services[n_services];
+	static struct dist_target targets[n_services * n_targets];
+	static struct dist_health_settled c[n_services * n_targets];
+	size_t n = (size_t)n_services * n_targets;
+	struct dist_view v = {.self = 1};
+	struct dist_health_table tab = {0};
+	unsigned seed = (unsigned)unit_seed();
+	uint64_t t0, ns[2];
+	bool ok = true;
+
+	for (size_t i = 0; i < n_services; i++) {
+		struct dist_service *s = &services[i];
+
+		/* Services sorted by (DVIPA, port): 8 DVIPAs of 128 ports. */
+		s->dvipa = th_addr("10.0.0.10");
+		s->dvipa.bytes[3] = (uint8_t)(10 + i / 128);
+		s->port = (uint16_t)(1000 + i % 128);
+		s->distributor = 1;
+		s->distributor_active = true;
+		s->first_target = i * n_targets;
+		s->n_targets = n_targets;
+		for (size_t j = 0; j < n_targets; j++) {
+			size_t k = i * n_targets + j;
+
+			targets[k].node_id = (uint32_t)(j + 1);
+			c[k] = (struct dist_health_settled){
+			    .dvipa = s->dvipa,
+			    .port = s->port,
+			    .node_id = (uint32_t)(j + 1),
+			    /* k % 5 refused, the rest established: healths
+			     * 100, 75, 56, 42, 32 by k. */
+			    .sample = th_sample(k % 5 ? 0 : 1, 0, 0, (uint32_t)(k % 5)),
+			};
+		}
+	}
+	v.services = services;
+	v.n_services = n_services;
+	v.targets = targets;
+	v.n_targets = n;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = (size_t)rand_r(&seed) % (i + 1);
+		struct dist_health_settled x = c[i];
+
+		c[i] = c[j];
+		c[j] = x;
+	}
+	/* The first interval finds no entry, the second every one. */
+	for (int round = 0; round < 2; round++) {
+		t0 = th_now_ns();
+		CHECK_INT(dist_health_table_update(&tab, &v, round ? c : NULL, n, NULL, NULL), 0);
+		ns[round] = th_now_ns() - t0;
+	}
+	CHECK_INT(tab.n, n);
+	for (size_t i = 0; i < n_services && ok; i++) {
+		for (size_t j = 0; j < n_targets && ok; j++) {
+			size_t k = i * n_targets + j;
+			static const uint8_t want[5] = {100, 75, 56, 42, 32};
+			const struct dist_health_entry *e = dist_health_find(
+			    tab.v, tab.n, &services[i].dvipa, services[i].port, (uint32_t)(j + 1));
+
+			ok = e && e->h.health == want[k % 5];
+		}
+	}
+	CHECK(ok);
+	if (unit_long_mode()) {
+		printf("     dist_health_table_update %dx%d: %.1f ms, then %.1f ms\n", n_services,
+		       n_targets, (double)ns[0] / 1e6, (double)ns[1] / 1e6);
+		CHECK(ns[0] < 50 * 1000000ull && ns[1] < 50 * 1000000ull);
+	}
+	dist_health_table_clear(&tab);
 }
