@@ -10,6 +10,7 @@
 #include <linux/if_addr.h>
 
 #include "core/array.h"
+#include "core/dist_count.h"
 #include "core/wire.h"
 #include "core/wire_dist.h"
 #include "daemon/log.h"
@@ -41,18 +42,6 @@ struct distributor_member {
 	uint32_t node_id;
 };
 
-/* Flow counts per service and target, and (settled[i] for v[i]) the flows
- * that settled in [settle_from_ns, settle_to_ns): created that long ago,
- * judged now for health. now_ns: flows younger than DIST_HEALTH_SETTLE_MS
- * count as active before their handshake completes; older ones only once
- * it did (the others failed: the target refused or dropped them). */
-struct distributor_counts {
-	struct dist_conns *v;
-	struct dist_health_settled *settled;
-	size_t n, cap;
-	uint64_t now_ns, settle_from_ns, settle_to_ns;
-};
-
 struct distributor {
 	const struct config *config;
 	int ifindex;
@@ -72,7 +61,7 @@ struct distributor {
 
 	/* Flow counts of the services this node distributes, for
 	 * WEIGHTEDACTIVE, and the counts before (what arrived since). */
-	struct distributor_counts conns, prev_conns;
+	struct dist_count conns, prev_conns;
 	bool have_conns;
 	uint64_t next_conns_ms;
 	/* The health of their targets, measured at each count; when the
@@ -222,10 +211,8 @@ void distributor_free(struct distributor *d)
 	for (size_t i = 0; i < d->n_peers; i++)
 		dist_facts_clear(&d->peers[i].facts);
 	dist_view_clear(&d->view);
-	free(d->conns.v);
-	free(d->conns.settled);
-	free(d->prev_conns.v);
-	free(d->prev_conns.settled);
+	dist_count_clear(&d->conns);
+	dist_count_clear(&d->prev_conns);
 	dist_health_table_clear(&d->health);
 	free(d->svcs);
 	free(d->members);
@@ -297,76 +284,36 @@ const struct dist_view *distributor_view(const struct distributor *d)
 
 static int distributor_count_flow(const struct dp_flow_info *f, void *data)
 {
-	struct distributor_counts *cs = data;
-	struct dist_health_sample *h;
-	struct dist_conns *c;
-	size_t k = 0;
+	struct dist_count_flow flow = {
+	    .dvipa = f->dvipa,
+	    .port = f->dvipa_port,
+	    .node_id = f->target.node_id,
+	    .closing = f->closing,
+	    .established = f->established,
+	    .syn_retrans = f->syn_retrans,
+	    .created_ns = f->created_ns,
+	};
 
-	while (k < cs->n &&
-	       !(cs->v[k].port == f->dvipa_port && cs->v[k].node_id == f->target.node_id &&
-	         ipaddr_equal(&cs->v[k].dvipa, &f->dvipa)))
-		k++;
-	if (k == cs->n) {
-		size_t cap = cs->cap;
-
-		/* Both arrays grow alike from the same capacity. */
-		if (array_grow(&cs->v, &cap, cs->n + 1, sizeof(*cs->v)) < 0)
-			return -ENOMEM;
-		cap = cs->cap;
-		if (array_grow(&cs->settled, &cap, cs->n + 1, sizeof(*cs->settled)) < 0)
-			return -ENOMEM;
-		cs->cap = cap;
-		cs->v[k] = (struct dist_conns){
-		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
-		cs->settled[k] = (struct dist_health_settled){
-		    .dvipa = f->dvipa, .port = f->dvipa_port, .node_id = f->target.node_id};
-		cs->n++;
-	}
-	c = &cs->v[k];
-	c->total++;
-	if (!f->closing &&
-	    (f->established || f->created_ns + DIST_HEALTH_SETTLE_MS * NS_PER_MS > cs->now_ns))
-		c->active++;
-	if (f->created_ns < cs->settle_from_ns || f->created_ns >= cs->settle_to_ns)
-		return 0;
-	h = &cs->settled[k].sample;
-	if (f->established && f->syn_retrans)
-		h->slow++;
-	else if (f->established)
-		h->established++;
-	else if (f->syn_retrans)
-		h->dropped++;
-	else
-		h->refused++;
-	return 0;
+	return dist_count_add(data, &flow);
 }
 
-/* Counts the flows of the data plane per service and target into *cs, and
- * how many are new since the counts in before (may be NULL). The caller set
- * the settling window (empty: nothing settles). */
-static int distributor_count(struct distributor *d, struct distributor_counts *cs,
-                             const struct distributor_counts *before)
+/* Counts the flows of the data plane per service and target into *cs, with
+ * the flows created in [settle_from_ns, settle_to_ns) settling (an empty
+ * window: none), and how many are new since the counts in before (may be
+ * NULL). */
+static int distributor_count(struct distributor *d, struct dist_count *cs,
+                             const struct dist_count *before, uint64_t settle_from_ns,
+                             uint64_t settle_to_ns)
 {
 	int err;
 
-	cs->n = 0;
-	cs->now_ns = loop_now_ms() * NS_PER_MS;
+	dist_count_start(cs, loop_now_ms() * NS_PER_MS, settle_from_ns, settle_to_ns);
 	if (!d->dp)
 		return -ENODEV;
 	err = dp_flow_foreach(d->dp, distributor_count_flow, cs);
 	if (err < 0)
 		return err;
-	for (size_t i = 0; i < cs->n; i++) {
-		struct dist_conns *c = &cs->v[i];
-		uint32_t old = 0;
-
-		for (size_t j = 0; before && j < before->n; j++)
-			if (before->v[j].port == c->port && before->v[j].node_id == c->node_id &&
-			    ipaddr_equal(&before->v[j].dvipa, &c->dvipa))
-				old = before->v[j].total;
-		/* The LRU may have dropped old flows meanwhile: never below 0. */
-		c->recent = c->total > old ? c->total - old : 0;
-	}
+	dist_count_recent(cs, before);
 	return 0;
 }
 
@@ -407,7 +354,7 @@ static void distributor_health_changed(void *data, const struct dist_health_entr
 static void distributor_read_conns(struct distributor *d, const struct plex *p,
                                    const struct plex_facts *local, uint64_t now_ms)
 {
-	struct distributor_counts swap = d->prev_conns;
+	struct dist_count swap = d->prev_conns;
 	struct distributor_names names = {.p = p, .local = local};
 	uint64_t from_ms = d->last_conns_ms;
 	int err;
@@ -420,11 +367,10 @@ static void distributor_read_conns(struct distributor *d, const struct plex *p,
 	 * first time, or after a pause, only the last interval's. */
 	if (!from_ms || from_ms + 4 * CONNS_MS < now_ms || from_ms > now_ms)
 		from_ms = now_ms > CONNS_MS ? now_ms - CONNS_MS : 0;
-	d->conns.settle_from_ns =
-	    from_ms > DIST_HEALTH_SETTLE_MS ? (from_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0;
-	d->conns.settle_to_ns =
-	    now_ms > DIST_HEALTH_SETTLE_MS ? (now_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0;
-	err = distributor_count(d, &d->conns, d->have_conns ? &d->prev_conns : NULL);
+	err = distributor_count(
+	    d, &d->conns, d->have_conns ? &d->prev_conns : NULL,
+	    from_ms > DIST_HEALTH_SETTLE_MS ? (from_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0,
+	    now_ms > DIST_HEALTH_SETTLE_MS ? (now_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0);
 	d->have_conns = err == 0;
 	if (err < 0 && err != -ENODEV)
 		log_debug("reading the flow table: %s", strerror(-err));
@@ -438,8 +384,8 @@ static void distributor_read_conns(struct distributor *d, const struct plex *p,
 }
 
 static int distributor_derive_view(struct distributor *d, const struct plex *p,
-                                   const struct plex_facts *local,
-                                   const struct distributor_counts *conns, struct dist_view *ret)
+                                   const struct plex_facts *local, const struct dist_count *conns,
+                                   struct dist_view *ret)
 {
 	struct dist_input in = {
 	    .plex = p,
@@ -447,7 +393,7 @@ static int distributor_derive_view(struct distributor *d, const struct plex *p,
 	    .local_dist = &d->local,
 	    .peers = d->peers,
 	    .n_peers = d->n_peers,
-	    .conns = conns ? conns->v : NULL,
+	    .conns = conns ? conns->conns : NULL,
 	    .n_conns = conns ? conns->n : 0,
 	    .health = d->health.v,
 	    .n_health = d->health.n,
@@ -971,7 +917,7 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
                              const void *data)
 {
 	struct show_dist_ctx ctx = {.self = local->node_id, .name_of = name_of, .data = data};
-	struct distributor_counts counts = {0};
+	struct dist_count counts = {0};
 	struct dist_view v = {0};
 	char *out = NULL;
 	int err;
@@ -979,7 +925,7 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
 	/* The last update's derivation, with counts of this moment so that
 	 * the services this node distributes show their connections. These
 	 * counts stay here: WEIGHTEDACTIVE keeps its own rhythm. */
-	err = distributor_count(d, &counts, NULL);
+	err = distributor_count(d, &counts, NULL, 0, 0);
 	err = distributor_derive_view(d, p, local, err == 0 ? &counts : NULL, &v);
 	if (err == 0) {
 		ctx.view = &v;
@@ -988,8 +934,7 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
 		errno = -err;
 	}
 	dist_view_clear(&v);
-	free(counts.v);
-	free(counts.settled);
+	dist_count_clear(&counts);
 	return out;
 }
 
