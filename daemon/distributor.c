@@ -73,9 +73,9 @@ struct distributor {
 	uint32_t dp_node_id;
 	struct ipaddr dp_plex_v4, dp_plex_v6;
 	struct distributor_svc *svcs;
-	size_t n_svcs;
+	size_t n_svcs, cap_svcs;
 	struct distributor_member *members;
-	size_t n_members;
+	size_t n_members, cap_members;
 	struct target_addrs target_dvipas; /* in the data plane's target map */
 };
 
@@ -544,23 +544,23 @@ static void distributor_reconcile_members(struct distributor *d, const struct pl
 	}
 	for (size_t j = 0; j < n; j++) {
 		bool have = false;
-		struct distributor_member *v;
 
 		for (size_t i = 0; i < d->n_members && !have; i++)
 			have = ipaddr_equal(&want[j].addr, &d->members[i].addr);
 		if (have)
 			continue;
-		err = dp_member_add(d->dp, &want[j].addr, want[j].node_id);
+		/* Room first, as for services: a member the data plane accepts
+		 * must be listed to be removed when it leaves. */
+		err =
+		    array_grow(&d->members, &d->cap_members, d->n_members + 1, sizeof(*d->members));
+		if (err == 0)
+			err = dp_member_add(d->dp, &want[j].addr, want[j].node_id);
 		if (err < 0) {
 			log_err("data plane: cannot add member %s: %s",
 			        ipaddr_format(&want[j].addr, text, sizeof(text)), strerror(-err));
 			continue;
 		}
-		v = realloc(d->members, (d->n_members + 1) * sizeof(*v));
-		if (!v)
-			continue;
-		d->members = v;
-		v[d->n_members++] = want[j];
+		d->members[d->n_members++] = want[j];
 	}
 }
 
@@ -717,26 +717,27 @@ static void distributor_reconcile_services(struct distributor *d)
 		have = distributor_svc_find(d, &s->dvipa, s->port);
 		if (have && distributor_svc_equal(have, &want))
 			continue;
-		/* dp_service_set() keeps the affinity time the map has: 0 for a
-		 * new service. */
-		err = dp_service_set(d->dp, &s->dvipa, s->port, want.targets, want.n_targets,
-		                     want.slots, want.n_slots);
+		/* Room to list a new service before it is programmed: one in the
+		 * data plane that d->svcs does not list would never be removed,
+		 * nor its clients' affinities. */
+		err =
+		    have ? 0 : array_grow(&d->svcs, &d->cap_svcs, d->n_svcs + 1, sizeof(*d->svcs));
 		if (err == 0)
-			err = distributor_affinity(d, &want, have ? have->timedaffinity : 0,
-			                           want.timedaffinity);
+			err = dp_service_set(d->dp, &s->dvipa, s->port, want.targets,
+			                     want.n_targets, want.slots, want.n_slots);
 		if (err < 0) {
 			log_err("data plane: cannot distribute %s port %u: %s",
 			        ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
 			        strerror(-err));
 			continue;
 		}
+		/* Programmed: listed from now on, whatever fails next. */
 		if (!have) {
-			struct distributor_svc *v = realloc(d->svcs, (d->n_svcs + 1) * sizeof(*v));
-
-			if (!v)
-				continue;
-			d->svcs = v;
-			have = &v[d->n_svcs++];
+			have = &d->svcs[d->n_svcs++];
+			/* What dp_service_set() gave a new service; it keeps the
+			 * affinity time of one the map has. */
+			*have = want;
+			have->timedaffinity = 0;
 			log_info("distributing %s port %u (%s, TIMEDAFFINITY %u) to %zu targets, "
 			         "%u ready slots",
 			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
@@ -746,6 +747,14 @@ static void distributor_reconcile_services(struct distributor *d)
 			log_info("%s port %u: %s", ipaddr_format(&s->dvipa, text, sizeof(text)),
 			         s->port,
 			         want.n_slots ? "a target is ready" : "no target is ready");
+		}
+		err = distributor_affinity(d, &want, have->timedaffinity, want.timedaffinity);
+		if (err < 0) {
+			log_err("data plane: cannot set TIMEDAFFINITY %u of %s port %u: %s",
+			        want.timedaffinity, ipaddr_format(&s->dvipa, text, sizeof(text)),
+			        s->port, strerror(-err));
+			/* The next update tries again. */
+			want.timedaffinity = have->timedaffinity;
 		}
 		*have = want;
 	}

@@ -1,0 +1,660 @@
+/* dvipad's distributor (daemon/distributor.c) against a fake data plane.
+ *
+ * The unit-test binary links core only, so the distributor's source is
+ * included here, and every call it makes into the data plane (dp_*), the
+ * target side (target_*), WLM, the address layer, the log and the loop is
+ * answered by the fakes below. The fake data plane keeps the services,
+ * members and affinities programmed into it and hands out scripted flows,
+ * so that the tests can hold the distributor's bookkeeping against it
+ * (what is programmed is listed, and taken back), and follow the flow
+ * counts and the targets' health through the ticks. Growing the
+ * distributor's own lists can be made to fail. The real data plane is
+ * exercised by tests/integration/distribute.t and health.t. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/array.h"
+
+static int fake_array_grow(void *v, size_t *cap, size_t need, size_t size);
+static void *fake_realloc(void *p, size_t size);
+
+#define array_grow fake_array_grow
+#define realloc    fake_realloc
+#include "daemon/distributor.c"
+#undef realloc
+#undef array_grow
+
+#include "tests/unit/unit.h"
+
+/* ---- the fakes ---------------------------------------------------------- */
+
+#define FAKE_SVCS_MAX    8
+#define FAKE_MEMBERS_MAX 16
+#define FAKE_FLOWS_MAX   64
+#define FAKE_LOG_MAX     64
+
+struct fake_svc {
+	struct ipaddr dvipa;
+	uint16_t port;
+	size_t n_targets;
+	uint32_t affinity;
+};
+
+struct fake_member {
+	struct ipaddr addr;
+	uint32_t node_id;
+};
+
+static struct {
+	uint64_t now_ms;
+	bool fail_grow;     /* the distributor's lists cannot grow */
+	bool fail_affinity; /* dp_service_set_affinity() fails */
+	struct fake_svc svcs[FAKE_SVCS_MAX];
+	size_t n_svcs;
+	struct fake_member members[FAKE_MEMBERS_MAX];
+	size_t n_members;
+	unsigned affinity_clears;
+	struct dp_flow_info flows[FAKE_FLOWS_MAX];
+	size_t n_flows;
+	char log[FAKE_LOG_MAX][256];
+	size_t n_log;
+} fake;
+
+struct dp {
+	int unused;
+};
+struct target {
+	int unused;
+};
+struct workload {
+	int unused;
+};
+
+static struct dp fake_dp;
+static struct target fake_target;
+static struct workload fake_workload;
+
+static void fake_reset(void)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.now_ms = 100000;
+}
+
+static int fake_array_grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	if (fake.fail_grow && need > *cap)
+		return -ENOMEM;
+	return array_grow(v, cap, need, size);
+}
+
+static void *fake_realloc(void *p, size_t size)
+{
+	if (fake.fail_grow)
+		return NULL;
+	return realloc(p, size);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	if (fake.n_log == FAKE_LOG_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(fake.log[fake.n_log++], sizeof(fake.log[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* How many log lines contain text. */
+static int fake_logged(const char *text)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < fake.n_log; i++)
+		n += strstr(fake.log[i], text) != NULL;
+	return n;
+}
+
+uint64_t loop_now_ms(void)
+{
+	return fake.now_ms;
+}
+
+libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)
+{
+	(void)fn;
+	return NULL;
+}
+
+int addr_link_get(struct addr_handle *h, int ifindex, struct addr_link *ret)
+{
+	(void)h;
+	(void)ifindex;
+	memset(ret, 0, sizeof(*ret));
+	ret->mtu = 1500;
+	return 0;
+}
+
+int addr_list(struct addr_handle *h, int ifindex, struct addr_info **ret_v, size_t *ret_n)
+{
+	(void)h;
+	(void)ifindex;
+	*ret_v = NULL;
+	*ret_n = 0;
+	return 0;
+}
+
+int dp_open(const struct dp_open_opts *opts, struct dp **ret)
+{
+	(void)opts;
+	*ret = &fake_dp;
+	return 0;
+}
+
+void dp_free(struct dp *dp)
+{
+	(void)dp;
+}
+
+int dp_attach(struct dp *dp, int ifindex)
+{
+	(void)dp;
+	(void)ifindex;
+	return 0;
+}
+
+int dp_detach(struct dp *dp)
+{
+	(void)dp;
+	return 0;
+}
+
+int dp_detach_ifindex(int ifindex)
+{
+	(void)ifindex;
+	return 0;
+}
+
+int dp_set_node(struct dp *dp, uint32_t node_id, const struct ipaddr *plex_v4,
+                const struct ipaddr *plex_v6)
+{
+	(void)dp;
+	(void)node_id;
+	(void)plex_v4;
+	(void)plex_v6;
+	return 0;
+}
+
+int dp_set_mss(struct dp *dp, uint16_t mss_v4, uint16_t mss_v6)
+{
+	(void)dp;
+	(void)mss_v4;
+	(void)mss_v6;
+	return 0;
+}
+
+uint16_t dp_mss_for_mtu(int family, unsigned mtu)
+{
+	return (uint16_t)(mtu - (family == IPADDR_V4 ? 60 : 100));
+}
+
+int dp_member_add(struct dp *dp, const struct ipaddr *plex_addr, uint32_t node_id)
+{
+	(void)dp;
+	for (size_t i = 0; i < fake.n_members; i++) {
+		if (ipaddr_equal(&fake.members[i].addr, plex_addr)) {
+			fake.members[i].node_id = node_id;
+			return 0;
+		}
+	}
+	if (fake.n_members == FAKE_MEMBERS_MAX)
+		return -E2BIG;
+	fake.members[fake.n_members++] = (struct fake_member){*plex_addr, node_id};
+	return 0;
+}
+
+int dp_member_remove(struct dp *dp, const struct ipaddr *plex_addr)
+{
+	(void)dp;
+	for (size_t i = 0; i < fake.n_members; i++) {
+		if (ipaddr_equal(&fake.members[i].addr, plex_addr)) {
+			fake.members[i] = fake.members[--fake.n_members];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static struct fake_svc *fake_svc(const struct ipaddr *dvipa, uint16_t port)
+{
+	for (size_t i = 0; i < fake.n_svcs; i++)
+		if (fake.svcs[i].port == port && ipaddr_equal(&fake.svcs[i].dvipa, dvipa))
+			return &fake.svcs[i];
+	return NULL;
+}
+
+int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
+                   const struct dp_service_target *targets, size_t n_targets, const uint8_t *slots,
+                   size_t n_slots)
+{
+	struct fake_svc *s = fake_svc(dvipa, port);
+
+	(void)dp;
+	(void)targets;
+	(void)slots;
+	(void)n_slots;
+	if (!s) {
+		if (fake.n_svcs == FAKE_SVCS_MAX)
+			return -E2BIG;
+		s = &fake.svcs[fake.n_svcs++];
+		*s = (struct fake_svc){.dvipa = *dvipa, .port = port};
+	}
+	/* The affinity time survives a replace. */
+	s->n_targets = n_targets;
+	return 0;
+}
+
+int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port)
+{
+	struct fake_svc *s = fake_svc(dvipa, port);
+
+	(void)dp;
+	if (!s)
+		return -ENOENT;
+	*s = fake.svcs[--fake.n_svcs];
+	return 0;
+}
+
+int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
+                            uint32_t seconds)
+{
+	struct fake_svc *s = fake_svc(dvipa, port);
+
+	(void)dp;
+	if (fake.fail_affinity)
+		return -EIO;
+	if (!s)
+		return -ENOENT;
+	s->affinity = seconds;
+	return 0;
+}
+
+int dp_affinity_clear(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, size_t *ret_n)
+{
+	(void)dp;
+	(void)dvipa;
+	(void)port;
+	fake.affinity_clears++;
+	if (ret_n)
+		*ret_n = 0;
+	return 0;
+}
+
+int dp_target_dvipa_add(struct dp *dp, const struct ipaddr *dvipa)
+{
+	(void)dp;
+	(void)dvipa;
+	return 0;
+}
+
+int dp_target_dvipa_remove(struct dp *dp, const struct ipaddr *dvipa)
+{
+	(void)dp;
+	(void)dvipa;
+	return 0;
+}
+
+int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, void *data),
+                    void *data)
+{
+	(void)dp;
+	for (size_t i = 0; i < fake.n_flows; i++) {
+		int err = fn(&fake.flows[i], data);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+bool target_addrs_has(const struct target_addrs *s, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (ipaddr_equal(&s->v[i], a))
+			return true;
+	return false;
+}
+
+int target_addrs_add(struct target_addrs *s, const struct ipaddr *a)
+{
+	struct ipaddr *v;
+
+	if (target_addrs_has(s, a))
+		return 0;
+	v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[s->n++] = *a;
+	s->v = v;
+	return 0;
+}
+
+void target_addrs_del(struct target_addrs *s, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (ipaddr_equal(&s->v[i], a)) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+	}
+}
+
+void target_addrs_clear(struct target_addrs *s)
+{
+	free(s->v);
+	*s = (struct target_addrs){0};
+}
+
+int target_new(const struct config *config, struct addr_handle *addr, struct diag_handle *diag,
+               const char *run_path, struct target **ret)
+{
+	(void)config;
+	(void)addr;
+	(void)diag;
+	(void)run_path;
+	*ret = &fake_target;
+	return 0;
+}
+
+void target_free(struct target *t)
+{
+	(void)t;
+}
+
+void target_sysctls(struct target *t, bool on)
+{
+	(void)t;
+	(void)on;
+}
+
+void target_set_lo(struct target *t, const struct target_addrs *want)
+{
+	(void)t;
+	(void)want;
+}
+
+bool target_on_lo(const struct target *t, const struct ipaddr *dvipa)
+{
+	(void)t;
+	(void)dvipa;
+	return false;
+}
+
+int target_ready(struct target *t, const struct dist_view *v, uint32_t self,
+                 bool (*can_serve)(const void *data, const struct ipaddr *dvipa), const void *data,
+                 struct dist_ready **ret, size_t *ret_n)
+{
+	(void)t;
+	(void)v;
+	(void)self;
+	(void)can_serve;
+	(void)data;
+	*ret = NULL;
+	*ret_n = 0;
+	return 0;
+}
+
+void target_repair(struct target *t)
+{
+	(void)t;
+}
+
+void target_leftovers(struct target *t, const struct plex *p, const struct dist_view *v)
+{
+	(void)t;
+	(void)p;
+	(void)v;
+}
+
+int target_connections(struct target *t, const struct dist_view *v, uint32_t self,
+                       int (*push)(void *data, const struct show_dist_conn *row), void *data)
+{
+	(void)t;
+	(void)v;
+	(void)self;
+	(void)push;
+	(void)data;
+	return 0;
+}
+
+int workload_new(struct diag_handle *diag, struct workload **ret)
+{
+	(void)diag;
+	*ret = &fake_workload;
+	return 0;
+}
+
+void workload_free(struct workload *w)
+{
+	(void)w;
+}
+
+bool workload_tick(struct workload *w, const struct dist_view *v, uint32_t self,
+                   const struct dist_ready *ready, size_t n_ready, uint64_t now_ms,
+                   struct wlm_report *report)
+{
+	(void)w;
+	(void)v;
+	(void)self;
+	(void)ready;
+	(void)n_ready;
+	(void)now_ms;
+	(void)report;
+	return false;
+}
+
+/* show ports: one "node:total/active" per target of the first service. */
+char *show_dist_ports(const struct show_dist_ctx *ctx, bool json)
+{
+	char buf[256] = "";
+	size_t off = 0;
+
+	(void)json;
+	for (size_t i = 0; ctx->view->n_services && i < ctx->view->services[0].n_targets; i++) {
+		const struct dist_target *t =
+		    &ctx->view->targets[ctx->view->services[0].first_target + i];
+
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%u:%u/%u", i ? " " : "",
+		                        t->node_id, t->total, t->active);
+	}
+	return strdup(buf);
+}
+
+char *show_dist_connections(const struct show_dist_ctx *ctx, bool json)
+{
+	(void)ctx;
+	(void)json;
+	return strdup("");
+}
+
+/* ---- a plex of n nodes, this one node 1, holding 10.0.0.10 ------------- */
+
+#define TDR_DVIPA "10.0.0.10"
+
+struct tdr {
+	struct config *config;
+	struct distributor *d;
+	struct plex *p;
+	struct plex_facts facts[4];
+	size_t n;
+};
+
+static struct ipaddr tdr_addr(const char *s)
+{
+	struct ipaddr a = {0};
+
+	ipaddr_parse(s, &a);
+	return a;
+}
+
+/* Node 1 runs the distributor with this VIPADISTRIBUTE statement of
+ * 10.0.0.10 and holds it active; nodes 2 .. n are members that announce
+ * their plex addresses and nothing else about distribution. */
+static int tdr_init(struct tdr *t, size_t n, const char *dist)
+{
+	char text[512];
+	uint32_t ids[4] = {1, 2, 3, 4};
+	struct plex_held h = {.state = PLEX_HELD_ACTIVE, .activated = 1};
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(text, sizeof(text),
+	         "INTERFACE eth0\nVIPADYNAMIC\nVIPADEFINE 255.255.255.0 " TDR_DVIPA
+	         "\nVIPADISTRIBUTE %s\nENDVIPADYNAMIC\n",
+	         dist);
+	err = config_parse(text, strlen(text), &t->config, NULL);
+	if (err == 0)
+		err = distributor_new(t->config, 2, NULL, NULL, NULL, &t->d);
+	if (err < 0)
+		return err;
+	t->p = plex_new(1);
+	if (!t->p)
+		return -ENOMEM;
+	t->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct plex_facts *f = &t->facts[i];
+		char a[32];
+
+		f->node_id = ids[i];
+		f->seq = 1;
+		snprintf(f->name, sizeof(f->name), "n%zu", i + 1);
+		snprintf(a, sizeof(a), "192.168.1.%zu", i + 1);
+		f->plex_addr = tdr_addr(a);
+		f->defs = calloc(1, sizeof(*f->defs));
+		if (!f->defs)
+			return -ENOMEM;
+		f->defs[0] =
+		    (struct plex_def){t->config->vipas[0].addr, t->config->vipas[0].prefix_len,
+		                      t->config->vipas[0].kind, t->config->vipas[0].rank,
+		                      t->config->vipas[0].moveable};
+		f->n_defs = 1;
+	}
+	h.dvipa = tdr_addr(TDR_DVIPA);
+	err = plex_facts_set_held(&t->facts[0], &h);
+	if (err == 0)
+		err = plex_set_members(t->p, ids, n);
+	if (err == 0)
+		err = plex_set_quorum(t->p, true);
+	for (size_t i = 0; err == 0 && i < n; i++)
+		err = plex_apply_facts(t->p, ids[i], &t->facts[i]);
+	for (size_t i = 1; err == 0 && i < n; i++) {
+		struct dist_facts df = {.plex_v4 = t->facts[i].plex_addr};
+		uint8_t ext[256];
+		size_t len = 0;
+
+		err = wire_dist_encode(&df, ext, sizeof(ext), &len);
+		if (err == 0)
+			err = distributor_peer(t->d, ids[i], t->facts[i].seq, ext, len);
+	}
+	return err;
+}
+
+static void tdr_fini(struct tdr *t)
+{
+	distributor_free(t->d);
+	plex_free(t->p);
+	for (size_t i = 0; i < 4; i++)
+		plex_facts_clear(&t->facts[i]);
+	config_free(t->config);
+}
+
+static void tdr_update(struct tdr *t)
+{
+	distributor_update(t->d, t->p, &t->facts[0], fake.now_ms);
+}
+
+/* ---- what is programmed is listed ------------------------------------- */
+
+/* A service or member programmed into the data plane must be in the
+ * distributor's lists, or it would never be removed (nor a service's
+ * clients' affinities): when a list cannot grow, nothing is programmed; it
+ * is once the list can, and taken back when the view no longer has it. */
+TEST(distributor_programs_only_what_it_lists)
+{
+	static const uint32_t both[] = {1, 2};
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+	struct tdr t;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 2,
+	                   "DISTMETHOD ROUNDROBIN TIMEDAFFINITY 60 " TDR_DVIPA
+	                   " PORT 80 81 DESTIP ALL"),
+	          0);
+	fake.fail_grow = true;
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 0);
+	CHECK_INT(fake.n_members, 0);
+	CHECK_INT(fake_logged("cannot distribute 10.0.0.10 port 80: Cannot allocate memory"), 1);
+	CHECK_INT(fake_logged("cannot add member 192.168.1.2: Cannot allocate memory"), 1);
+	/* Before the lists could grow, the DVIPA goes (quorum lost: no view)
+	 * and node 2 leaves: nothing is left behind. */
+	plex_set_quorum(t.p, false);
+	plex_set_members(t.p, both, 1);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 0);
+	CHECK_INT(fake.n_members, 0);
+	CHECK_INT(fake.affinity_clears, 0);
+
+	/* Room again: programmed, with their TIMEDAFFINITY, and listed. */
+	fake.fail_grow = false;
+	plex_set_quorum(t.p, true);
+	plex_set_members(t.p, both, 2);
+	plex_apply_facts(t.p, 2, &t.facts[1]);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 2);
+	CHECK_INT(fake_svc(&d, 80)->affinity, 60);
+	CHECK_INT(fake_svc(&d, 81)->affinity, 60);
+	CHECK_INT(fake.n_members, 2);
+	CHECK_INT(fake_logged("distributing 10.0.0.10 port 81 (ROUNDROBIN, TIMEDAFFINITY 60)"), 1);
+	/* Taken back, with the clients' affinities (one walk for the DVIPA). */
+	plex_set_quorum(t.p, false);
+	plex_set_members(t.p, both, 1);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 0);
+	CHECK_INT(fake.n_members, 1);
+	CHECK_INT(fake.affinity_clears, 1);
+	tdr_fini(&t);
+}
+
+/* A service whose TIMEDAFFINITY cannot be set is programmed all the same:
+ * listed as it is, tried again at the next update, removed when it goes. */
+TEST(distributor_affinity_failure_is_retried)
+{
+	struct tdr t;
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 2, "TIMEDAFFINITY 30 " TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	fake.fail_affinity = true;
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 1);
+	CHECK_INT(fake_svc(&d, 80)->affinity, 0);
+	CHECK_INT(fake_logged("cannot set TIMEDAFFINITY 30 of 10.0.0.10 port 80"), 1);
+	fake.fail_affinity = false;
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 1);
+	CHECK_INT(fake_svc(&d, 80)->affinity, 30);
+	CHECK_INT(fake_logged("distributing 10.0.0.10 port 80"), 1);
+	/* Nothing changes: nothing is written. */
+	fake.fail_affinity = true;
+	tdr_update(&t);
+	CHECK_INT(fake_logged("cannot set TIMEDAFFINITY"), 1);
+	fake.fail_affinity = false;
+	plex_set_quorum(t.p, false);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 0);
+	tdr_fini(&t);
+}
