@@ -500,6 +500,13 @@ static struct ipaddr tdr_addr(const char *s)
 	return a;
 }
 
+static const char *tdr_name(const void *data, uint32_t id)
+{
+	(void)data;
+	(void)id;
+	return "";
+}
+
 /* Node 1 runs the distributor with this VIPADISTRIBUTE statement of
  * 10.0.0.10 and holds it active; nodes 2 .. n are members that announce
  * their plex addresses and nothing else about distribution. */
@@ -656,5 +663,81 @@ TEST(distributor_affinity_failure_is_retried)
 	plex_set_quorum(t.p, false);
 	tdr_update(&t);
 	CHECK_INT(fake.n_svcs, 0);
+	tdr_fini(&t);
+}
+
+/* ---- flow counts and health through the ticks ------------------------- */
+
+static void tdr_flow(uint32_t node, uint16_t client_port, bool established, bool syn_retrans)
+{
+	struct dp_flow_info *f = &fake.flows[fake.n_flows++];
+
+	memset(f, 0, sizeof(*f));
+	f->client = tdr_addr("198.51.100.7");
+	f->client_port = client_port;
+	f->dvipa = tdr_addr(TDR_DVIPA);
+	f->dvipa_port = 80;
+	f->target.node_id = node;
+	f->established = established;
+	f->syn_retrans = syn_retrans;
+	f->created_ns = fake.now_ms * 1000000ull;
+}
+
+/* Ticks every 100 ms for ms milliseconds, updating as dvipad does. */
+static void tdr_run(struct tdr *t, uint64_t ms)
+{
+	for (uint64_t end = fake.now_ms + ms; fake.now_ms < end;) {
+		fake.now_ms += 100;
+		distributor_tick(t->d, t->p, &t->facts[0], fake.now_ms);
+		tdr_update(t);
+	}
+}
+
+/* The flow table counted every 500 ms: each connection judged once it has
+ * settled, the health of its target logged when it falls below 50 and when
+ * it is back, the counts shown by `show ports`. */
+TEST(distributor_counts_flows_and_health)
+{
+	struct tdr t;
+	char *out;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 3, "DISTMETHOD WEIGHTEDACTIVE " TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 1);
+	tdr_run(&t, 1000);
+	/* Node 2 answers; node 3 refuses three connections. */
+	tdr_flow(2, 40000, true, false);
+	tdr_flow(2, 40001, true, true);
+	tdr_flow(3, 40002, false, false);
+	tdr_flow(3, 40003, false, false);
+	tdr_flow(3, 40004, false, false);
+	tdr_run(&t, 1000);
+	/* Not settled yet: all five active, nobody judged. */
+	out = distributor_show_ports(t.d, t.p, &t.facts[0], false, tdr_name, NULL);
+	CHECK_STR(out, "1:0/0 2:2/2 3:3/3");
+	free(out);
+	CHECK_INT(fake_logged("health"), 0);
+	tdr_run(&t, 1000);
+	out = distributor_show_ports(t.d, t.p, &t.facts[0], false, tdr_name, NULL);
+	CHECK_STR(out, "1:0/0 2:2/2 3:3/0");
+	free(out);
+	CHECK_INT(fake_logged("target n3 (3) of 10.0.0.10:80: health 100 -> 42 "
+	                      "(connections refused)"),
+	          1);
+	CHECK_INT(fake_logged("target n2"), 0);
+	CHECK_INT(distributor_view(t.d)->targets[2].health, 42);
+	CHECK_INT(distributor_view(t.d)->targets[2].total, 3);
+	CHECK_INT(distributor_view(t.d)->targets[1].active, 2);
+	/* Without new connections it recovers, and says so once. */
+	tdr_run(&t, 3000);
+	CHECK_INT(fake_logged("target n3 (3) of 10.0.0.10:80: health 49 -> 52 (healthy again)"), 1);
+	CHECK_INT(fake_logged("health"), 2);
+	/* Distributing nothing, it forgets; back, every target starts at 100. */
+	plex_set_quorum(t.p, false);
+	tdr_run(&t, 1000);
+	plex_set_quorum(t.p, true);
+	tdr_run(&t, 1000);
+	CHECK_INT(distributor_view(t.d)->targets[2].health, 100);
 	tdr_fini(&t);
 }
