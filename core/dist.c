@@ -585,15 +585,35 @@ void dist_view_clear(struct dist_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* The first service at or after (dvipa, port) in the view's order: a
+ * binary search, as the daemon looks up every service of a view of up to
+ * DIST_MAX_PORTS on each update. */
+static size_t dist_view_lower(const struct dist_view *v, const struct ipaddr *dvipa, uint16_t port)
+{
+	size_t lo = 0, hi = v->n_services;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct dist_service *s = &v->services[mid];
+		int c = ipaddr_cmp(&s->dvipa, dvipa);
+
+		if (c < 0 || (c == 0 && s->port < port))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 unsigned dist_view_role(const struct dist_view *v, uint32_t node, const struct ipaddr *dvipa)
 {
 	unsigned role = 0;
 
-	for (size_t i = 0; i < v->n_services; i++) {
+	for (size_t i = dist_view_lower(v, dvipa, 0); i < v->n_services; i++) {
 		const struct dist_service *s = &v->services[i];
 
 		if (!ipaddr_equal(&s->dvipa, dvipa))
-			continue;
+			break;
 		if (s->distributor == node && s->distributor_active)
 			role |= DIST_ROLE_DIST;
 		for (size_t j = 0; j < s->n_targets; j++)
@@ -606,9 +626,11 @@ unsigned dist_view_role(const struct dist_view *v, uint32_t node, const struct i
 const struct dist_service *dist_view_find(const struct dist_view *v, const struct ipaddr *dvipa,
                                           uint16_t port)
 {
-	for (size_t i = 0; i < v->n_services; i++)
-		if (v->services[i].port == port && ipaddr_equal(&v->services[i].dvipa, dvipa))
-			return &v->services[i];
+	size_t i = dist_view_lower(v, dvipa, port);
+
+	if (i < v->n_services && v->services[i].port == port &&
+	    ipaddr_equal(&v->services[i].dvipa, dvipa))
+		return &v->services[i];
 	return NULL;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/array.h"
 #include "core/dist_count.h"
+#include "core/dist_index.h"
 #include "core/wire.h"
 #include "core/wire_dist.h"
 #include "daemon/log.h"
@@ -74,6 +75,9 @@ struct distributor {
 	struct ipaddr dp_plex_v4, dp_plex_v6;
 	struct distributor_svc *svcs;
 	size_t n_svcs, cap_svcs;
+	/* Where each of svcs is (node id 0), while svc_indexed. */
+	struct dist_index svc_index;
+	bool svc_indexed;
 	struct distributor_member *members;
 	size_t n_members, cap_members;
 	struct target_addrs target_dvipas; /* in the data plane's target map */
@@ -215,6 +219,7 @@ void distributor_free(struct distributor *d)
 	dist_count_clear(&d->prev_conns);
 	dist_health_table_clear(&d->health);
 	free(d->svcs);
+	dist_index_clear(&d->svc_index);
 	free(d->members);
 	target_addrs_clear(&d->target_dvipas);
 	free(d);
@@ -443,10 +448,16 @@ static bool distributor_holds(const struct plex_facts *local, const struct ipadd
 static void distributor_targets(const struct distributor *d, const struct plex_facts *local,
                                 struct target_addrs *ret_targets, struct target_addrs *ret_lo)
 {
+	unsigned role = 0;
+
 	for (size_t i = 0; i < d->view.n_services; i++) {
 		const struct dist_service *s = &d->view.services[i];
 
-		if (!(dist_view_role(&d->view, d->self, &s->dvipa) & DIST_ROLE_DEST))
+		/* The view lists the services of a DVIPA together: its role
+		 * once, not once per port. */
+		if (i == 0 || !ipaddr_equal(&s->dvipa, &d->view.services[i - 1].dvipa))
+			role = dist_view_role(&d->view, d->self, &s->dvipa);
+		if (!(role & DIST_ROLE_DEST))
 			continue;
 		target_addrs_add(ret_targets, &s->dvipa);
 		if (!distributor_holds(local, &s->dvipa) && s->distributor != d->self)
@@ -621,9 +632,27 @@ static bool distributor_svc_equal(const struct distributor_svc *a, const struct 
 	return true;
 }
 
+/* Indexes the services listed, with room for those of the view: a
+ * reconcile looks up each of up to DIST_MAX_PORTS services. False without
+ * the memory (lookups then scan the list). */
+static bool distributor_svc_index(struct distributor *d)
+{
+	dist_index_reset(&d->svc_index);
+	if (dist_index_reserve(&d->svc_index, d->n_svcs + d->view.n_services) < 0)
+		return false;
+	for (size_t i = 0; i < d->n_svcs; i++)
+		if (dist_index_add(&d->svc_index, &d->svcs[i].dvipa, d->svcs[i].port, 0, i) < 0)
+			return false;
+	return true;
+}
+
 static struct distributor_svc *distributor_svc_find(struct distributor *d, const struct ipaddr *a,
                                                     uint16_t port)
 {
+	size_t k;
+
+	if (d->svc_indexed)
+		return dist_index_find(&d->svc_index, a, port, 0, &k) == 0 ? &d->svcs[k] : NULL;
 	for (size_t i = 0; i < d->n_svcs; i++)
 		if (d->svcs[i].port == port && ipaddr_equal(&d->svcs[i].dvipa, a))
 			return &d->svcs[i];
@@ -707,6 +736,7 @@ static void distributor_reconcile_services(struct distributor *d)
 			distributor_affinity_gone(d, &want, &cleared);
 	}
 	target_addrs_clear(&cleared);
+	d->svc_indexed = distributor_svc_index(d);
 	for (size_t i = 0; i < d->view.n_services; i++) {
 		const struct dist_service *s = &d->view.services[i];
 		struct distributor_svc *have;
@@ -733,6 +763,10 @@ static void distributor_reconcile_services(struct distributor *d)
 		}
 		/* Programmed: listed from now on, whatever fails next. */
 		if (!have) {
+			/* The index has room for every service of the view. */
+			if (d->svc_indexed &&
+			    dist_index_add(&d->svc_index, &s->dvipa, s->port, 0, d->n_svcs) < 0)
+				d->svc_indexed = false;
 			have = &d->svcs[d->n_svcs++];
 			/* What dp_service_set() gave a new service; it keeps the
 			 * affinity time of one the map has. */

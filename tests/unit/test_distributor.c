@@ -28,9 +28,11 @@ static void *fake_realloc(void *p, size_t size);
 
 #include "tests/unit/unit.h"
 
+#include <time.h>
+
 /* ---- the fakes ---------------------------------------------------------- */
 
-#define FAKE_SVCS_MAX    8
+#define FAKE_SVCS_MAX    DIST_MAX_PORTS
 #define FAKE_MEMBERS_MAX 16
 #define FAKE_FLOWS_MAX   64
 #define FAKE_LOG_MAX     64
@@ -663,6 +665,48 @@ TEST(distributor_affinity_failure_is_retried)
 	plex_set_quorum(t.p, false);
 	tdr_update(&t);
 	CHECK_INT(fake.n_svcs, 0);
+	tdr_fini(&t);
+}
+
+/* ---- at scale ------------------------------------------------------- */
+
+static uint64_t tdr_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* DIST_MAX_PORTS services of one DVIPA: an update that changes nothing (as
+ * every 100 ms) must look each one up without scanning them all, and cost
+ * well under a millisecond or so (DVIPA_LONG=1 prints the time). */
+TEST(distributor_update_at_scale)
+{
+	struct tdr t;
+	uint64_t best = UINT64_MAX;
+	size_t n_log;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 4, "DISTMETHOD ROUNDROBIN " TDR_DVIPA " PORT 1000-2023 DESTIP ALL"),
+	          0);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, DIST_MAX_PORTS);
+	n_log = fake.n_log;
+	for (int round = 0; round < 5; round++) {
+		uint64_t t0 = tdr_clock_ns(), ns;
+
+		tdr_update(&t);
+		ns = tdr_clock_ns() - t0;
+		best = ns < best ? ns : best;
+	}
+	CHECK_INT(fake.n_svcs, DIST_MAX_PORTS);
+	CHECK_INT(fake.n_log, n_log); /* nothing happened */
+	if (unit_long_mode()) {
+		printf("     distributor_update, %d services of 4 targets: %.2f ms\n",
+		       DIST_MAX_PORTS, (double)best / 1e6);
+		CHECK(best < 20 * 1000000ull);
+	}
 	tdr_fini(&t);
 }
 
