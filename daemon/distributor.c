@@ -14,18 +14,16 @@
 #include "core/dist_index.h"
 #include "core/wire.h"
 #include "core/wire_dist.h"
+#include "daemon/flowstats.h"
 #include "daemon/log.h"
-#include "daemon/loop.h"
 #include "daemon/show_dist.h"
 #include "daemon/target.h"
 #include "daemon/workload.h"
 #include "dataplane/dataplane.h"
 
-/* How often flow counts are read (WEIGHTEDACTIVE, health), and how long to
- * wait before trying to load the data plane again after a failure. */
-#define CONNS_MS    500
+/* How long to wait before trying to load the data plane again after a
+ * failure. */
 #define DP_RETRY_MS 10000
-#define NS_PER_MS   1000000ull
 
 /* A service as last programmed into the data plane. */
 struct distributor_svc {
@@ -61,14 +59,8 @@ struct distributor {
 	uint32_t self;
 
 	/* Flow counts of the services this node distributes, for
-	 * WEIGHTEDACTIVE, and the counts before (what arrived since). */
-	struct dist_count conns, prev_conns;
-	bool have_conns;
-	uint64_t next_conns_ms;
-	/* The health of their targets, measured at each count; when the
-	 * count before was (0: none). */
-	struct dist_health_table health;
-	uint64_t last_conns_ms;
+	 * WEIGHTEDACTIVE, and the health of their targets. */
+	struct flowstats flowstats;
 
 	/* What is programmed. */
 	uint32_t dp_node_id;
@@ -215,9 +207,7 @@ void distributor_free(struct distributor *d)
 	for (size_t i = 0; i < d->n_peers; i++)
 		dist_facts_clear(&d->peers[i].facts);
 	dist_view_clear(&d->view);
-	dist_count_clear(&d->conns);
-	dist_count_clear(&d->prev_conns);
-	dist_health_table_clear(&d->health);
+	flowstats_clear(&d->flowstats);
 	free(d->svcs);
 	dist_index_clear(&d->svc_index);
 	free(d->members);
@@ -287,107 +277,6 @@ const struct dist_view *distributor_view(const struct distributor *d)
 
 /* ---- deriving ---- */
 
-static int distributor_count_flow(const struct dp_flow_info *f, void *data)
-{
-	struct dist_count_flow flow = {
-	    .dvipa = f->dvipa,
-	    .port = f->dvipa_port,
-	    .node_id = f->target.node_id,
-	    .closing = f->closing,
-	    .established = f->established,
-	    .syn_retrans = f->syn_retrans,
-	    .created_ns = f->created_ns,
-	};
-
-	return dist_count_add(data, &flow);
-}
-
-/* Counts the flows of the data plane per service and target into *cs, with
- * the flows created in [settle_from_ns, settle_to_ns) settling (an empty
- * window: none), and how many are new since the counts in before (may be
- * NULL). */
-static int distributor_count(struct distributor *d, struct dist_count *cs,
-                             const struct dist_count *before, uint64_t settle_from_ns,
-                             uint64_t settle_to_ns)
-{
-	int err;
-
-	dist_count_start(cs, loop_now_ms() * NS_PER_MS, settle_from_ns, settle_to_ns);
-	if (!d->dp)
-		return -ENODEV;
-	err = dp_flow_foreach(d->dp, distributor_count_flow, cs);
-	if (err < 0)
-		return err;
-	dist_count_recent(cs, before);
-	return 0;
-}
-
-struct distributor_names {
-	const struct plex *p;
-	const struct plex_facts *local;
-};
-
-/* The log says when a target's health falls below DIST_HEALTH_LOW and when
- * it comes back: the operator sees it, as in `show ports`. */
-static void distributor_health_changed(void *data, const struct dist_health_entry *e,
-                                       uint8_t before)
-{
-	const struct distributor_names *names = data;
-	const struct plex_facts *f =
-	    e->node_id == names->local->node_id
-	        ? names->local
-	        : (names->p ? plex_member_facts(names->p, e->node_id) : NULL);
-	char text[IPADDR_STRLEN];
-
-	ipaddr_format(&e->dvipa, text, sizeof(text));
-	if (e->h.health < DIST_HEALTH_LOW)
-		log_warn("target %s (%u) of %s%s%s:%u: health %u -> %u (%s)", f ? f->name : "",
-		         e->node_id, e->dvipa.family == IPADDR_V6 ? "[" : "", text,
-		         e->dvipa.family == IPADDR_V6 ? "]" : "", e->port, before, e->h.health,
-		         dist_health_reason(&e->h));
-	else
-		log_info("target %s (%u) of %s%s%s:%u: health %u -> %u (healthy again)",
-		         f ? f->name : "", e->node_id, e->dvipa.family == IPADDR_V6 ? "[" : "",
-		         text, e->dvipa.family == IPADDR_V6 ? "]" : "", e->port, before,
-		         e->h.health);
-}
-
-/* Fresh counts, every CONNS_MS while this node distributes: for
- * WEIGHTEDACTIVE (the last ones become the counts before) and for the
- * health of the targets, from the flows that settled since the counts
- * before. */
-static void distributor_read_conns(struct distributor *d, const struct plex *p,
-                                   const struct plex_facts *local, uint64_t now_ms)
-{
-	struct dist_count swap = d->prev_conns;
-	struct distributor_names names = {.p = p, .local = local};
-	uint64_t from_ms = d->last_conns_ms;
-	int err;
-
-	if (d->have_conns) {
-		d->prev_conns = d->conns;
-		d->conns = swap;
-	}
-	/* Flows created in [from - settle, now - settle) settle now. The
-	 * first time, or after a pause, only the last interval's. */
-	if (!from_ms || from_ms + 4 * CONNS_MS < now_ms || from_ms > now_ms)
-		from_ms = now_ms > CONNS_MS ? now_ms - CONNS_MS : 0;
-	err = distributor_count(
-	    d, &d->conns, d->have_conns ? &d->prev_conns : NULL,
-	    from_ms > DIST_HEALTH_SETTLE_MS ? (from_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0,
-	    now_ms > DIST_HEALTH_SETTLE_MS ? (now_ms - DIST_HEALTH_SETTLE_MS) * NS_PER_MS : 0);
-	d->have_conns = err == 0;
-	if (err < 0 && err != -ENODEV)
-		log_debug("reading the flow table: %s", strerror(-err));
-	if (err < 0)
-		return;
-	d->last_conns_ms = now_ms;
-	err = dist_health_table_update(&d->health, &d->view, d->conns.settled, d->conns.n,
-	                               distributor_health_changed, &names);
-	if (err < 0)
-		log_debug("measuring the targets' health: %s", strerror(-err));
-}
-
 static int distributor_derive_view(struct distributor *d, const struct plex *p,
                                    const struct plex_facts *local, const struct dist_count *conns,
                                    struct dist_view *ret)
@@ -400,8 +289,8 @@ static int distributor_derive_view(struct distributor *d, const struct plex *p,
 	    .n_peers = d->n_peers,
 	    .conns = conns ? conns->conns : NULL,
 	    .n_conns = conns ? conns->n : 0,
-	    .health = d->health.v,
-	    .n_health = d->health.n,
+	    .health = flowstats_health(&d->flowstats)->v,
+	    .n_health = flowstats_health(&d->flowstats)->n,
 	};
 	static const struct dist_conns none;
 
@@ -420,7 +309,7 @@ static void distributor_derive(struct distributor *d, const struct plex *p,
 	int err;
 
 	d->self = local->node_id;
-	err = distributor_derive_view(d, p, local, d->have_conns ? &d->conns : NULL, &v);
+	err = distributor_derive_view(d, p, local, flowstats_conns(&d->flowstats), &v);
 	if (err < 0) {
 		log_err("distribution: cannot derive the state: %s", strerror(-err));
 		return;
@@ -914,16 +803,6 @@ static bool distributor_ready(struct distributor *d, const struct plex_facts *lo
 	return true;
 }
 
-/* Whether this node distributes any service now: then it counts flows. */
-static bool distributor_distributes(const struct distributor *d)
-{
-	for (size_t i = 0; i < d->view.n_services; i++)
-		if (d->view.services[i].distributor == d->self &&
-		    d->view.services[i].distributor_active)
-			return true;
-	return false;
-}
-
 bool distributor_tick(struct distributor *d, const struct plex *p, const struct plex_facts *local,
                       uint64_t now_ms)
 {
@@ -939,16 +818,7 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	 * once the state has settled. */
 	if (!changed)
 		target_leftovers(d->target, p, &d->view);
-	if (now_ms >= d->next_conns_ms) {
-		d->next_conns_ms = now_ms + CONNS_MS;
-		if (distributor_distributes(d)) {
-			distributor_read_conns(d, p, local, now_ms);
-		} else {
-			d->have_conns = false;
-			d->last_conns_ms = 0;
-			dist_health_table_clear(&d->health);
-		}
-	}
+	flowstats_tick(&d->flowstats, d->dp, &d->view, d->self, p, local, now_ms);
 	return changed;
 }
 
@@ -968,7 +838,7 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
 	/* The last update's derivation, with counts of this moment so that
 	 * the services this node distributes show their connections. These
 	 * counts stay here: WEIGHTEDACTIVE keeps its own rhythm. */
-	err = distributor_count(d, &counts, NULL, 0, 0);
+	err = flowstats_count_now(d->dp, &counts);
 	err = distributor_derive_view(d, p, local, err == 0 ? &counts : NULL, &v);
 	if (err == 0) {
 		ctx.view = &v;

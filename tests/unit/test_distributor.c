@@ -1,6 +1,7 @@
-/* dvipad's distributor (daemon/distributor.c) against a fake data plane.
+/* dvipad's distributor (daemon/distributor.c, daemon/flowstats.c) against a
+ * fake data plane.
  *
- * The unit-test binary links core only, so the distributor's source is
+ * The unit-test binary links core only, so the distributor's sources are
  * included here, and every call it makes into the data plane (dp_*), the
  * target side (target_*), WLM, the address layer, the log and the loop is
  * answered by the fakes below. The fake data plane keeps the services,
@@ -23,6 +24,7 @@ static void *fake_realloc(void *p, size_t size);
 #define array_grow fake_array_grow
 #define realloc    fake_realloc
 #include "daemon/distributor.c"
+#include "daemon/flowstats.c"
 #undef realloc
 #undef array_grow
 
