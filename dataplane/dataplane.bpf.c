@@ -217,6 +217,17 @@ static __always_inline int try_port_block(struct __sk_buff *skb, const struct pa
 	return send_to_target(skb, p, cfg, &t);
 }
 
+static __always_inline bool target_equal(const struct dp_target *a, const struct dp_target *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
 /* Distributor role, for a TCP packet. */
 static __always_inline int distribute(struct __sk_buff *skb, const struct packet *p,
                                       const struct dp_config *cfg)
@@ -292,7 +303,15 @@ pick:
 	}
 	flow.target = svc->targets[slot & (DP_MAX_TARGETS - 1)];
 	flow.created_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&flows, &fkey, &flow, update) == -EEXIST) {
+	if (f && target_equal(&f->target, &flow.target)) {
+		/* A reused 4-tuple sent where it went before: the entry is
+		 * reset in place. Replacing it would take a fresh entry from
+		 * the LRU (evicting another flow when the table is full) and
+		 * free this one, on every reuse. The target is not written,
+		 * so no CPU can read half of it. */
+		f->flags = 0;
+		f->created_ns = flow.created_ns;
+	} else if (bpf_map_update_elem(&flows, &fkey, &flow, update) == -EEXIST) {
 		/* A retransmitted SYN raced us on another CPU: follow it. */
 		f = bpf_map_lookup_elem(&flows, &fkey);
 		if (f)
