@@ -205,6 +205,8 @@ static __always_inline int try_port_block(struct __sk_buff *skb, const struct pa
 	struct dp_target *owner;
 	struct dp_target t;
 
+	if (!(cfg->flags & DP_CONFIG_PORT_BLOCKS))
+		return -1;
 	key.family = p->family;
 	key.proto = p->proto;
 	key.block = bpf_ntohs(p->dport) >> DP_PORT_BLOCK_SHIFT;
