@@ -311,7 +311,7 @@ pick:
 		 * the LRU (evicting another flow when the table is full) and
 		 * free this one, on every reuse. The target is not written,
 		 * so no CPU can read half of it. */
-		f->flags = 0;
+		f->flags = flow.flags;
 		f->created_ns = flow.created_ns;
 	} else if (bpf_map_update_elem(&flows, &fkey, &flow, update) == -EEXIST) {
 		/* A retransmitted SYN raced us on another CPU: follow it. */
