@@ -205,6 +205,8 @@ static __always_inline int try_port_block(struct __sk_buff *skb, const struct pa
 	struct dp_target *owner;
 	struct dp_target t;
 
+	if (!(cfg->flags & DP_CONFIG_PORT_BLOCKS))
+		return -1;
 	key.family = p->family;
 	key.proto = p->proto;
 	key.block = bpf_ntohs(p->dport) >> DP_PORT_BLOCK_SHIFT;
@@ -349,6 +351,25 @@ static __always_inline void mark_handshake(struct dp_flow *f, __u8 tcp_flags)
 	}
 }
 
+static __always_inline bool target_equal(const struct dp_target *a, const struct dp_target *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/* A reused 4-tuple (f, claimed by clearing its closing flag) found no
+ * target: closing again, so that the client's next SYN tries anew. */
+static __always_inline void reuse_unclaim(struct dp_flow *f)
+{
+	if (f)
+		__sync_fetch_and_or(&f->flags, DP_FLOW_CLOSING);
+}
+
 /* Distributor role, for a TCP packet. */
 static __always_inline int distribute(struct __sk_buff *skb, const struct packet *p,
                                       const struct dp_config *cfg)
@@ -384,8 +405,12 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 	__builtin_memcpy(fkey.dst, p->dst, 16);
 	f = bpf_map_lookup_elem(&flows, &fkey);
 	if (f) {
-		if (syn && (f->flags & DP_FLOW_CLOSING)) {
-			/* The client reuses the 4-tuple: a new connection. */
+		/* The client reuses the 4-tuple: a new connection. Claimed
+		 * atomically, so that of a SYN and its retransmission on two
+		 * CPUs only one makes (and counts) the new connection; the
+		 * other follows it like any retransmitted SYN. */
+		if (syn && (f->flags & DP_FLOW_CLOSING) &&
+		    (__sync_fetch_and_and(&f->flags, ~DP_FLOW_CLOSING) & DP_FLOW_CLOSING)) {
 			count(DP_CNT_FLOW_REUSED);
 			update = BPF_ANY;
 			goto pick;
@@ -416,6 +441,7 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 pick:
 	n = svc->n_slots;
 	if (n == 0 || n > DP_DISPATCH_SLOTS) {
+		reuse_unclaim(f);
 		count(DP_CNT_SYN_NO_TARGET);
 		return TC_ACT_OK;
 	}
@@ -430,13 +456,25 @@ pick:
 	barrier_var(rr);
 	slot = svc->slots[rr & (DP_DISPATCH_SLOTS - 1)];
 	if (slot >= svc->n_targets || slot >= DP_MAX_TARGETS) {
+		reuse_unclaim(f);
 		count(DP_CNT_SYN_NO_TARGET);
 		return TC_ACT_OK;
 	}
 	flow.target = svc->targets[slot & (DP_MAX_TARGETS - 1)];
 dispatched:
 	flow.created_ns = bpf_ktime_get_ns();
-	ret = bpf_map_update_elem(&flows, &fkey, &flow, update);
+	if (f && target_equal(&f->target, &flow.target)) {
+		/* A reused 4-tuple sent where it went before: the entry is
+		 * reset in place. Replacing it would take a fresh entry from
+		 * the LRU (evicting another flow when the table is full) and
+		 * free this one, on every reuse. The target is not written,
+		 * so no CPU can read half of it. */
+		f->flags = flow.flags;
+		f->created_ns = flow.created_ns;
+		ret = 0;
+	} else {
+		ret = bpf_map_update_elem(&flows, &fkey, &flow, update);
+	}
 	if (ret == -EEXIST) {
 		/* A retransmitted SYN raced us on another CPU: follow it. */
 		f = bpf_map_lookup_elem(&flows, &fkey);

@@ -58,6 +58,25 @@ static int pin_maps(struct dp *dp, const char *dir, bool reset)
 	return 0;
 }
 
+static int config_update(struct dp *dp, int (*edit)(struct dp_config *c, const void *arg),
+                         const void *arg);
+
+/* The program looks port blocks up only once this flag says there may be
+ * some: a lookup less for every packet of a node without SYSPLEXPORTS. */
+static int edit_port_blocks(struct dp_config *c, const void *arg)
+{
+	(void)arg;
+	c->flags |= DP_CONFIG_PORT_BLOCKS;
+	return 0;
+}
+
+static bool port_blocks_exist(const struct dp *dp)
+{
+	struct dp_port_block_key k;
+
+	return bpf_map_get_next_key(bpf_map__fd(dp->skel->maps.port_blocks), NULL, &k) == 0;
+}
+
 int dp_open(const struct dp_open_opts *opts, struct dp **ret)
 {
 	static const struct dp_open_opts defaults;
@@ -101,6 +120,12 @@ int dp_open(const struct dp_open_opts *opts, struct dp **ret)
 	err = dataplane_bpf__load(dp->skel);
 	if (err < 0)
 		goto out;
+	/* Pinned port blocks written by a loader that did not flag them. */
+	if (port_blocks_exist(dp)) {
+		err = config_update(dp, edit_port_blocks, NULL);
+		if (err < 0)
+			goto out;
+	}
 	*ret = dp;
 	dp = NULL;
 	err = 0;
@@ -473,6 +498,10 @@ int dp_port_block_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t block,
 	if (!family_ok(dvipa) || !target || block > (UINT16_MAX >> DP_PORT_BLOCK_SHIFT))
 		return -EINVAL;
 	err = target_to_map(&t, target, dvipa->family);
+	if (err < 0)
+		return err;
+	/* The flag first: the program must never skip a block it could find. */
+	err = config_update(dp, edit_port_blocks, NULL);
 	if (err < 0)
 		return err;
 	port_block_key(&k, dvipa, block);

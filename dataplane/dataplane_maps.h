@@ -36,10 +36,13 @@
 #define DP_TC_HANDLE   0xd1fa
 #define DP_TC_PRIORITY 1
 
+/* dp_config.flags */
+#define DP_CONFIG_PORT_BLOCKS 0x01 /* port_blocks has (had) entries: worth a lookup */
+
 /* The one entry of the `config` array map. */
 struct dp_config {
 	__u32 node_id;
-	__u32 flags;  /* reserved, 0 */
+	__u32 flags;  /* DP_CONFIG_* */
 	__u16 mss_v4; /* clamp for SYNs from target DVIPAs; 0 = no clamp */
 	__u16 mss_v6;
 	__u8 plex_v4[4];  /* this node's plex addresses (outer source when */

@@ -1,6 +1,7 @@
 /* Packet parsing for the data plane (BPF side). Every header is copied out
- * with bpf_skb_load_bytes(), which fails past the end of the packet and works
- * on non-linear skbs alike: no header is read that was not bounds-checked. */
+ * with load_header(): straight from the skb's linear part when it is there,
+ * else with bpf_skb_load_bytes(), which fails past the end of the packet and
+ * reads non-linear skbs alike: no header is read that was not bounds-checked. */
 #ifndef DVIPA_DATAPLANE_PARSE_BPF_H
 #define DVIPA_DATAPLANE_PARSE_BPF_H
 
@@ -40,6 +41,28 @@
 /* Extension headers walked before giving up (and handing the packet on). */
 #define IPV6_EXT_MAX 4
 
+/* Headers further into the packet than this are read with the helper. */
+#define LINEAR_OFF_MAX 1024
+
+/* Copies len bytes at off into to; 0 or < 0 past the end of the packet.
+ * Headers are nearly always in the linear part: reading them there costs a
+ * bounds check instead of a helper call, which matters on every packet. */
+static __always_inline int load_header(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	void *at;
+
+	if (off <= LINEAR_OFF_MAX) {
+		at = data + off;
+		if (at + len <= end) {
+			__builtin_memcpy(to, at, len);
+			return 0;
+		}
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IP,    /* not IPv4/IPv6: none of our business */
@@ -71,7 +94,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 {
 	struct iphdr ip;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+	if (load_header(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
 		return PARSE_TRUNCATED;
 	if (ip.version != 4 || ip.ihl < 5)
 		return PARSE_MALFORMED;
@@ -89,7 +112,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 	if (ip.ihl > 5) {
 		__u8 last;
 
-		if (bpf_skb_load_bytes(skb, p->l4_off - 1, &last, 1) < 0)
+		if (load_header(skb, p->l4_off - 1, &last, 1) < 0)
 			return PARSE_TRUNCATED;
 	}
 	return PARSE_OK;
@@ -101,7 +124,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 	__u32 off = ETH_HLEN + sizeof(ip6);
 	__u8 nh;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
+	if (load_header(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
 		return PARSE_TRUNCATED;
 	if (ip6.version != 6)
 		return PARSE_MALFORMED;
@@ -124,7 +147,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_DEST && nh != NEXTHDR_ROUTING &&
 		    nh != NEXTHDR_FRAGMENT)
 			break;
-		if (bpf_skb_load_bytes(skb, off, &ext, sizeof(ext)) < 0)
+		if (load_header(skb, off, &ext, sizeof(ext)) < 0)
 			return PARSE_TRUNCATED;
 		if (nh == NEXTHDR_FRAGMENT) {
 			/* A fragment header ends the walk: what follows in a
@@ -174,7 +197,7 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct packet *p)
 		__be16 urg;
 	} tcp;
 
-	if (bpf_skb_load_bytes(skb, p->l4_off, &tcp, sizeof(tcp)) < 0)
+	if (load_header(skb, p->l4_off, &tcp, sizeof(tcp)) < 0)
 		return PARSE_TRUNCATED;
 	if ((tcp.doff >> 4) < 5)
 		return PARSE_MALFORMED;
@@ -192,7 +215,7 @@ static __always_inline int parse_inner_dst(struct __sk_buff *skb, const struct p
 	if (p->family == DP_FAMILY_V4) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, p->l4_off, &ip, sizeof(ip)) < 0)
+		if (load_header(skb, p->l4_off, &ip, sizeof(ip)) < 0)
 			return PARSE_TRUNCATED;
 		if (ip.version != 4 || ip.ihl < 5)
 			return PARSE_MALFORMED;
@@ -201,7 +224,7 @@ static __always_inline int parse_inner_dst(struct __sk_buff *skb, const struct p
 	} else {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, p->l4_off, &ip6, sizeof(ip6)) < 0)
+		if (load_header(skb, p->l4_off, &ip6, sizeof(ip6)) < 0)
 			return PARSE_TRUNCATED;
 		if (ip6.version != 6)
 			return PARSE_MALFORMED;

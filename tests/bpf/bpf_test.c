@@ -698,8 +698,10 @@ static void t_flow_closing_and_reuse(void)
 {
 	struct ipaddr dvipa = ip("10.0.0.14");
 	struct dp_service_target t[] = {target(2, T2_4, false), target(3, T3_4, false)};
+	struct find_flow ff = {.client = CLIENT4, .port = 40050};
 	struct pkt in, want;
 	struct result r;
+	uint64_t created;
 	struct seg s;
 
 	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 2, NULL, 0), 0);
@@ -732,6 +734,31 @@ static void t_flow_closing_and_reuse(void)
 	encapsulated(&want, &in, T3_4, mac_t3);
 	CHECK_BYTES(&r.out, &want);
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_REUSED, 1, DP_CNT_FLOW_NEW, 1, DP_CNT_ENCAP, 1);
+
+	/* Reset, then reused once more while node 3 is the only target: the
+	 * same target, so the entry is renewed in place: no longer closing,
+	 * created again. */
+	s.flags = TH_RST;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FLOW_CLOSING, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, &t[1], 1, NULL, 0), 0);
+	CHECK_INT(dp_flow_foreach(dp, find_flow_cb, &ff), 0);
+	CHECK_INT(ff.n, 1);
+	CHECK(ff.found.closing);
+	created = ff.found.created_ns;
+	s.flags = TH_SYN;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	encapsulated(&want, &in, T3_4, mac_t3);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_REUSED, 1, DP_CNT_FLOW_NEW, 1, DP_CNT_ENCAP, 1);
+	ff.n = 0;
+	CHECK_INT(dp_flow_foreach(dp, find_flow_cb, &ff), 0);
+	CHECK_INT(ff.n, 1);
+	CHECK(!ff.found.closing);
+	CHECK(ff.found.created_ns > created);
+	CHECK_INT(ff.found.target.node_id, 3);
 }
 
 static void t_port_block(void)
