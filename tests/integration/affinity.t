@@ -203,7 +203,21 @@ ok "the second address was dispatched to the next target ($T1, $T2)" \
 
 got=$(spread "http://$A:8080/" 30 --interface "$C1")
 note "30 connections to port 8080 (no TIMEDAFFINITY) from $C1: $got"
-is "$got" "n1=10 n2=10 n3=10" "without TIMEDAFFINITY the round robin alone"
+# each_within LO HI "n1=K n2=K n3=K": three targets, each LO..HI, nothing
+# else (no failure).
+each_within()
+{
+	local lo=$1 hi=$2 w n=0
+	for w in $3; do
+		case $w in n[0-9]*=*) ;; *) return 1 ;; esac
+		[ "${w#*=}" -ge "$lo" ] && [ "${w#*=}" -le "$hi" ] || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -eq 3 ]
+}
+# 10 each, give or take one: a target's health a point below 100 after a
+# slow connection on a loaded host makes the table nearly, not exactly, even.
+ok "without TIMEDAFFINITY the round robin alone ($got)" each_within 9 11 "$got"
 
 # ---- expires ----------------------------------------------------------------
 

@@ -317,7 +317,11 @@ cmp_ok "$(count_of n3 "$got")" -ge 9 "port 80 is not quiesced on n3 ($got)"
 ok "dvipactl quiesce (every port) on n3" quiet plex_run 3 dvipactl quiesce
 ok "n1 shows n3 QUIESCED for port 80" plex_poll 5 field_is 1 $A 80 3 flags QUIESCED
 got=$(spread "http://$A/" 30)
-ok "quiesced for every port: nothing new on port 80 ($got)" counts_within "$got" 15 15 n1 n2
+# 15 each, give or take one (a target's health a point below 100 after a
+# slow connection on a loaded host makes the table nearly, not exactly,
+# even); none to n3.
+ok "quiesced for every port: nothing new on port 80 ($got)" \
+	eval 'counts_within "$got" 14 16 n1 n2 && [ "$(count_of n3 "$got")" -eq 0 ]'
 out=$(plex_run 3 dvipactl resume --port 80 2>&1) && rc=0 || rc=$?
 ok "resuming one port while every port is quiesced is refused" test "$rc" = 1
 ok "dvipactl resume on n3" quiet plex_run 3 dvipactl resume
