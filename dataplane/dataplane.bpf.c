@@ -224,9 +224,14 @@ static __always_inline int try_port_block(struct __sk_buff *skb, const struct pa
  * connection open through it, and for the service's affinity_s seconds after
  * the last one ended (z/OS VIPADISTRIBUTE TIMEDAFFINITY). Its `affinity`
  * entry counts the open connections: +1 when a flow is created under it (the
- * flow carries DP_FLOW_AFFINITY), -1 the first time that flow sees a FIN or
- * RST. Three hooks in distribute(): affinity_target() before the dispatch,
- * affinity_opened() once the flow exists, affinity_closed() when it closes. */
+ * flow carries DP_FLOW_AFFINITY and the entry's gen), -1 the first time that
+ * flow sees a FIN or RST, if the entry still has that gen. The node alone
+ * would not do: the entry may be deleted (LRU, dp_affinity_clear()) and made
+ * anew for the same node while old flows are open, and their closes would
+ * then take the new entry's count to 0 under a connection it counts. Three
+ * hooks in distribute(): affinity_target() before the dispatch,
+ * affinity_opened() before the flow is written (so that the flow is written
+ * with its gen), affinity_closed() when it closes or could not be written. */
 
 #define NSEC_PER_SEC 1000000000ULL
 /* Attempts at a contended decrement before giving up (the count then stays
@@ -280,10 +285,20 @@ static __noinline int affinity_target(const struct dp_service *svc, const struct
 	return 0;
 }
 
-/* A flow to t was created under the client's affinity (hit: affinity_target()
- * chose t): counted in the client's entry, or the entry (re)starts with t
- * when the client had none, or one for another target. */
-static __noinline void affinity_opened(const struct packet *p, const struct dp_target *t, int hit)
+/* Joins the entry a: its gen is read from the element that was incremented,
+ * so that a flow always carries the gen of the entry that counts it, even if
+ * another CPU replaced the entry meanwhile. */
+static __always_inline __u32 affinity_join(struct dp_affinity *a)
+{
+	__sync_fetch_and_add(&a->open, 1);
+	return a->gen;
+}
+
+/* A flow to t is about to be created under the client's affinity (hit:
+ * affinity_target() chose t): counted in the client's entry, or the entry
+ * (re)starts with t when the client had none, or one for another target.
+ * Returns the gen of the entry that counts it, for the flow. */
+static __noinline __u32 affinity_opened(const struct packet *p, const struct dp_target *t, int hit)
 {
 	struct dp_affinity_key k = {};
 	struct dp_affinity fresh = {};
@@ -292,41 +307,46 @@ static __noinline void affinity_opened(const struct packet *p, const struct dp_t
 	affinity_key(&k, p);
 	a = bpf_map_lookup_elem(&affinity, &k);
 	if (a && a->target.node_id == t->node_id) {
-		__sync_fetch_and_add(&a->open, 1);
 		if (!hit)
 			count(DP_CNT_AFFINITY_NEW);
-		return;
+		return affinity_join(a);
 	}
 	fresh.target = *t;
 	fresh.open = 1;
+	/* Unique enough: an entry made anew for the same key gets another
+	 * gen unless it is made a multiple of 2^32 ns (4.3 s) later to the
+	 * nanosecond. */
+	fresh.gen = (__u32)bpf_ktime_get_ns() ?: 1;
+	count(DP_CNT_AFFINITY_NEW);
 	if (bpf_map_update_elem(&affinity, &k, &fresh, a ? BPF_ANY : BPF_NOEXIST) == -EEXIST) {
 		/* The client's first connections on two CPUs at once: join
 		 * the entry the other one made if it names the same target;
 		 * otherwise the last writer wins and the other flow's close
-		 * leaves this count alone (it names another target). */
+		 * leaves this count alone (it carries another gen). */
 		a = bpf_map_lookup_elem(&affinity, &k);
 		if (a && a->target.node_id == t->node_id)
-			__sync_fetch_and_add(&a->open, 1);
-		else
-			bpf_map_update_elem(&affinity, &k, &fresh, BPF_ANY);
+			return affinity_join(a);
+		bpf_map_update_elem(&affinity, &k, &fresh, BPF_ANY);
 	}
-	count(DP_CNT_AFFINITY_NEW);
+	return fresh.gen;
 }
 
-/* A flow counted in its client's affinity saw its first FIN or RST: one
- * connection less, if the entry still names its target (it may have been
- * restarted with another one meanwhile). The count never goes below 0. */
-static __noinline void affinity_closed(const struct packet *p, const struct dp_target *t)
+/* A flow counted in its client's affinity under gen saw its first FIN or RST
+ * (ended), or was not written after all: one connection less, if the entry is
+ * still the one that counted it. The count never goes below 0. */
+static __noinline void affinity_closed(const struct packet *p, __u32 gen, int ended)
 {
 	struct dp_affinity_key k = {};
 	struct dp_affinity *a;
 
 	affinity_key(&k, p);
 	a = bpf_map_lookup_elem(&affinity, &k);
-	if (!a || a->target.node_id != t->node_id)
+	if (!a || a->gen != gen)
 		return;
-	/* Before the decrement: whoever reads open == 0 sees this time. */
-	a->last_end_ns = bpf_ktime_get_ns();
+	/* Before the decrement: whoever reads open == 0 sees this time. A
+	 * flow never written ended nothing: an entry it made expires. */
+	if (ended)
+		a->last_end_ns = bpf_ktime_get_ns();
 	for (int i = 0; i < AFFINITY_CAS_TRIES; i++) {
 		__u32 open = a->open;
 
@@ -423,7 +443,7 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 		    !(__sync_fetch_and_or(&f->flags, DP_FLOW_CLOSING) & DP_FLOW_CLOSING)) {
 			count(DP_CNT_FLOW_CLOSING);
 			if (f->flags & DP_FLOW_AFFINITY)
-				affinity_closed(p, &f->target);
+				affinity_closed(p, f->affinity_gen, 1);
 		}
 		flow.target = f->target;
 		return send_to_target(skb, p, cfg, &flow.target);
@@ -463,25 +483,32 @@ pick:
 	flow.target = svc->targets[slot & (DP_MAX_TARGETS - 1)];
 dispatched:
 	flow.created_ns = bpf_ktime_get_ns();
+	/* Counted before the flow is written, so that the flow is written
+	 * with the gen of the entry that counts it; undone below if it is
+	 * not written. */
+	if (flow.flags & DP_FLOW_AFFINITY)
+		flow.affinity_gen = affinity_opened(p, &flow.target, hit);
 	if (f && target_equal(&f->target, &flow.target)) {
 		/* A reused 4-tuple sent where it went before: the entry is
 		 * reset in place. Replacing it would take a fresh entry from
 		 * the LRU (evicting another flow when the table is full) and
 		 * free this one, on every reuse. The target is not written,
-		 * so no CPU can read half of it. */
+		 * so no CPU can read half of it. The gen before the flags that
+		 * say it counts. */
+		f->affinity_gen = flow.affinity_gen;
 		f->flags = flow.flags;
 		f->created_ns = flow.created_ns;
 		ret = 0;
 	} else {
 		ret = bpf_map_update_elem(&flows, &fkey, &flow, update);
 	}
+	if (ret != 0 && (flow.flags & DP_FLOW_AFFINITY))
+		affinity_closed(p, flow.affinity_gen, 0);
 	if (ret == -EEXIST) {
 		/* A retransmitted SYN raced us on another CPU: follow it. */
 		f = bpf_map_lookup_elem(&flows, &fkey);
 		if (f)
 			flow.target = f->target;
-	} else if (ret == 0 && (flow.flags & DP_FLOW_AFFINITY)) {
-		affinity_opened(p, &flow.target, hit);
 	}
 	count(DP_CNT_FLOW_NEW);
 	return send_to_target(skb, p, cfg, &flow.target);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -566,6 +567,8 @@ static void flow_from_map(struct dp_flow_info *info, const struct dp_flow_key *k
 	info->closing = f->flags & DP_FLOW_CLOSING;
 	info->established = f->flags & DP_FLOW_ESTABLISHED;
 	info->syn_retrans = f->flags & DP_FLOW_SYN_RETRANS;
+	info->affinity = f->flags & DP_FLOW_AFFINITY;
+	info->affinity_gen = info->affinity ? f->affinity_gen : 0;
 	info->created_ns = f->created_ns;
 }
 
@@ -627,9 +630,10 @@ int dp_flow_set(struct dp *dp, const struct dp_flow_info *info)
 	err = target_to_map(&f.target, &info->target, info->dvipa.family);
 	if (err < 0)
 		return err;
-	f.flags = (info->closing ? DP_FLOW_CLOSING : 0) |
-	          (info->established ? DP_FLOW_ESTABLISHED : 0) |
-	          (info->syn_retrans ? DP_FLOW_SYN_RETRANS : 0);
+	f.flags =
+	    (info->closing ? DP_FLOW_CLOSING : 0) | (info->established ? DP_FLOW_ESTABLISHED : 0) |
+	    (info->syn_retrans ? DP_FLOW_SYN_RETRANS : 0) | (info->affinity ? DP_FLOW_AFFINITY : 0);
+	f.affinity_gen = info->affinity ? info->affinity_gen : 0;
 	f.created_ns = info->created_ns;
 	return bpf_map_update_elem(map_fd(dp->skel->maps.flows), &k, &f, BPF_ANY);
 }
@@ -659,6 +663,44 @@ static int collect_node_flows(const struct dp_flow_info *info, void *data)
 	return flow_key(&r->keys[r->n++], info);
 }
 
+/* The program's clock (bpf_ktime_get_ns). */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A flow counted in its client's affinity entry is deleted before it
+ * closed: the entry that counted it (same gen) loses it, as the program
+ * does on a FIN. Read-modify-write: only while the program is detached. */
+static int affinity_forget_flow(struct dp *dp, const struct dp_flow_key *fk,
+                                const struct dp_flow *f)
+{
+	int fd = map_fd(dp->skel->maps.affinity);
+	struct dp_affinity_key k = {0};
+	struct dp_affinity a;
+	int err;
+
+	if ((f->flags & (DP_FLOW_AFFINITY | DP_FLOW_CLOSING)) != DP_FLOW_AFFINITY)
+		return 0;
+	k.family = fk->family;
+	k.proto = fk->proto;
+	k.port = fk->dst_port;
+	memcpy(k.client, fk->src, sizeof(k.client));
+	memcpy(k.dvipa, fk->dst, sizeof(k.dvipa));
+	err = bpf_map_lookup_elem(fd, &k, &a);
+	if (err == -ENOENT || (err == 0 && (a.gen != f->affinity_gen || a.open == 0)))
+		return 0;
+	if (err < 0)
+		return err;
+	a.open--;
+	a.last_end_ns = mono_ns();
+	err = bpf_map_update_elem(fd, &k, &a, BPF_EXIST);
+	return err == -ENOENT ? 0 : err;
+}
+
 int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service_target *to,
                       size_t *ret_n)
 {
@@ -667,6 +709,11 @@ int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service
 	size_t changed = 0;
 	int err;
 
+	/* Each flow is read and written back whole: with the program running,
+	 * a flag it set in between (an atomic or, on the element this write
+	 * replaces) would be lost. */
+	if (dp->ifindex)
+		return -EBUSY;
 	if (to) {
 		if (!family_ok(&to->plex_addr))
 			return -EINVAL;
@@ -680,15 +727,17 @@ int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service
 	for (size_t i = 0; i < r.n; i++) {
 		struct dp_flow f;
 
-		if (!to) {
+		/* A moved flow keeps its flags and affinity gen: its close
+		 * still leaves the entry that counted it. */
+		err = bpf_map_lookup_elem(fd, &r.keys[i], &f);
+		if (err == 0 && !to)
+			err = affinity_forget_flow(dp, &r.keys[i], &f);
+		if (err == 0 && !to)
 			err = bpf_map_delete_elem(fd, &r.keys[i]);
-		} else {
-			err = bpf_map_lookup_elem(fd, &r.keys[i], &f);
-			if (err == 0)
-				err = target_to_map(&f.target, to, r.keys[i].family);
-			if (err == 0)
-				err = bpf_map_update_elem(fd, &r.keys[i], &f, BPF_EXIST);
-		}
+		if (err == 0 && to)
+			err = target_to_map(&f.target, to, r.keys[i].family);
+		if (err == 0 && to)
+			err = bpf_map_update_elem(fd, &r.keys[i], &f, BPF_EXIST);
 		/* Gone meanwhile (aged out, closed): nothing to change. */
 		if (err == -ENOENT)
 			continue;
@@ -742,6 +791,7 @@ static void affinity_from_map(struct dp_affinity_info *info, const struct dp_aff
 	info->dvipa_port = ntohs(k->port);
 	target_from_map(&info->target, &a->target);
 	info->open = a->open;
+	info->gen = a->gen;
 	info->last_end_ns = a->last_end_ns;
 }
 
@@ -778,8 +828,9 @@ int dp_affinity_foreach(struct dp *dp, int (*fn)(const struct dp_affinity_info *
 
 int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *info)
 {
+	int fd = map_fd(dp->skel->maps.affinity);
 	struct dp_affinity_key k;
-	struct dp_affinity a = {0};
+	struct dp_affinity a = {0}, old;
 	int err;
 
 	err = affinity_key(&k, info);
@@ -790,7 +841,14 @@ int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *info)
 		return err;
 	a.open = info->open;
 	a.last_end_ns = info->last_end_ns;
-	return bpf_map_update_elem(map_fd(dp->skel->maps.affinity), &k, &a, BPF_ANY);
+	a.gen = info->gen;
+	/* Editing an entry keeps its identity: its flows still leave it. A
+	 * new one gets a gen as the program makes them. */
+	if (!a.gen && bpf_map_lookup_elem(fd, &k, &old) == 0)
+		a.gen = old.gen;
+	if (!a.gen)
+		a.gen = (uint32_t)mono_ns() ?: 1;
+	return bpf_map_update_elem(fd, &k, &a, BPF_ANY);
 }
 
 struct affinity_sweep {

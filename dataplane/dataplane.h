@@ -116,9 +116,13 @@ struct dp_flow_info {
 	uint16_t client_port;
 	uint16_t dvipa_port;
 	struct dp_service_target target;
-	bool closing;        /* FIN or RST seen */
-	bool established;    /* the client completed the handshake (its first ACK) */
-	bool syn_retrans;    /* the client sent its SYN again before that */
+	bool closing;     /* FIN or RST seen */
+	bool established; /* the client completed the handshake (its first ACK) */
+	bool syn_retrans; /* the client sent its SYN again before that */
+	/* Counted in its client's affinity entry (TIMEDAFFINITY) until it
+	 * closes: the entry whose gen is affinity_gen (dp_affinity_info). */
+	bool affinity;
+	uint32_t affinity_gen;
 	uint64_t created_ns; /* CLOCK_MONOTONIC */
 };
 
@@ -130,7 +134,11 @@ int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, vo
 int dp_flow_set(struct dp *dp, const struct dp_flow_info *flow);
 /* Moves the flows of node from_node in to's family to *to (call once per
  * family), or deletes all of from_node's flows when to is NULL; *ret_n (may
- * be NULL) = flows changed. */
+ * be NULL) = flows changed. Only while the programs are detached (no
+ * loader has them on an interface): a flow is rewritten whole, and a flag
+ * the program set meanwhile would be lost (docs/dataplane.md). -EBUSY when
+ * this dp is attached. A deleted flow still counted in an affinity entry
+ * leaves its count, as its close would have. */
 int dp_flows_retarget(struct dp *dp, uint32_t from_node, const struct dp_service_target *to,
                       size_t *ret_n);
 
@@ -141,7 +149,10 @@ struct dp_affinity_info {
 	uint16_t dvipa_port;
 	struct dp_service_target target; /* ready is not kept: false */
 	uint32_t open;                   /* its connections without FIN or RST yet */
-	uint64_t last_end_ns;            /* CLOCK_MONOTONIC; 0 = none ended yet */
+	/* Which entry this is (its flows carry it). dp_affinity_set(): 0 keeps
+	 * the entry's gen, or makes a new one when there is no entry. */
+	uint32_t gen;
+	uint64_t last_end_ns; /* CLOCK_MONOTONIC; 0 = none ended yet */
 };
 
 /* Calls fn for each affinity entry, expired ones included (a snapshot);

@@ -115,7 +115,11 @@ _Static_assert(sizeof(struct dp_flow_key) == 40, "dp_flow_key layout");
 struct dp_flow {
 	struct dp_target target;
 	__u32 flags; /* DP_FLOW_* */
-	__u32 pad;
+	/* With DP_FLOW_AFFINITY: the gen of the `affinity` entry that counts
+	 * it. Its close decrements that entry only if it is still the same
+	 * one: the key's entry may have been deleted and made anew, even for
+	 * the same node, while this flow was open. */
+	__u32 affinity_gen;
 	__u64 created_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
 _Static_assert(sizeof(struct dp_flow) == 40, "dp_flow layout");
@@ -136,7 +140,10 @@ _Static_assert(sizeof(struct dp_affinity_key) == 36, "dp_affinity_key layout");
 struct dp_affinity {
 	struct dp_target target;
 	__u32 open; /* its connections through it without FIN or RST yet */
-	__u32 pad;
+	/* Which entry this is: set when the entry is made (the low 32 bits of
+	 * the clock, never 0) and kept while it lives; its flows carry it. 0
+	 * only in entries older than the field. */
+	__u32 gen;
 	__u64 last_end_ns; /* when one last ended (bpf_ktime_get_ns); 0 = none yet */
 };
 _Static_assert(sizeof(struct dp_affinity) == 40, "dp_affinity layout");

@@ -1730,6 +1730,138 @@ static void t_affinity_loader(void)
 	CHECK_INT(dp_service_remove(dp, &d6, 80), 0);
 }
 
+/* The flow of client:port, or one with n 0. */
+static struct find_flow flow_from(const char *client, uint16_t port)
+{
+	struct find_flow ff = {.client = client, .port = port};
+
+	if (dp_flow_foreach(dp, find_flow_cb, &ff) < 0)
+		ff.n = -1;
+	return ff;
+}
+
+#define AFFG "10.0.0.32" /* n2 alone, TIMEDAFFINITY 300 */
+
+/* The client's entry is deleted and made anew for the same node while a flow
+ * counted in the old one is open: that flow's close leaves the new entry. */
+static void t_affinity_generation(void)
+{
+	struct ipaddr dvipa = ip(AFFG);
+	struct dp_service_target t2[] = {target(2, T2_4, false)};
+	struct dp_service_target t3 = target(3, T3_4, false);
+	const char *c = "10.1.0.40";
+	struct find_affinity fa;
+	struct find_flow ff;
+	struct dp_flow_info set;
+	struct result r;
+	struct pkt in;
+	uint32_t g1, g2;
+	size_t n = 0;
+
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t2, 1, NULL, 0), 0);
+	CHECK_INT(dp_service_set_affinity(dp, &dvipa, 80, AFF_SECS), 0);
+	CHECK_INT(aff_send(c, AFFG, 3500, TH_SYN, &r, &in), 2);
+	fa = affinity_of(c, AFFG);
+	CHECK_INT(fa.found.open, 1);
+	g1 = fa.found.gen;
+	CHECK(g1 != 0);
+	ff = flow_from(c, 3500);
+	CHECK_INT(ff.n, 1);
+	CHECK(ff.found.affinity);
+	CHECK_INT(ff.found.affinity_gen, g1);
+
+	/* TIMEDAFFINITY off (entries cleared) and on again; or the LRU. */
+	CHECK_INT(dp_affinity_clear(dp, &dvipa, 80, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(aff_send(c, AFFG, 3501, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_NEW, 1, DP_CNT_ENCAP, 1);
+	fa = affinity_of(c, AFFG);
+	g2 = fa.found.gen;
+	CHECK(g2 != 0 && g2 != g1);
+	CHECK_INT(fa.found.target.node_id, 2);
+	CHECK_INT(fa.found.open, 1);
+	CHECK_INT(flow_from(c, 3501).found.affinity_gen, g2);
+	/* The old flow closes: the new entry still counts its connection. */
+	CHECK_INT(aff_send(c, AFFG, 3500, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FLOW_CLOSING, 1, DP_CNT_ENCAP, 1);
+	fa = affinity_of(c, AFFG);
+	CHECK_INT(fa.found.open, 1);
+	CHECK_INT(fa.found.last_end_ns, 0);
+	CHECK_INT(fa.found.gen, g2);
+	/* Its own flow does leave it. */
+	CHECK_INT(aff_send(c, AFFG, 3501, TH_RST, &r, &in), 2);
+	fa = affinity_of(c, AFFG);
+	CHECK_INT(fa.found.open, 0);
+	CHECK(fa.found.last_end_ns > 0);
+
+	/* A reused 4-tuple counts again, under the entry it joins now. */
+	CHECK_INT(aff_send(c, AFFG, 3500, TH_SYN, &r, &in), 2);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_REUSED, 1, DP_CNT_FLOW_NEW, 1, DP_CNT_AFFINITY_HIT, 1,
+	               DP_CNT_ENCAP, 1);
+	CHECK_INT(flow_from(c, 3500).found.affinity_gen, g2);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 1);
+	CHECK_INT(aff_send(c, AFFG, 3500, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 0);
+
+	/* The flag and the gen round-trip through the loader: a flow handed
+	 * over (rebuilt from a report) and the entry that counts it. */
+	set = flow_from(c, 3501).found;
+	set.client_port = 3502;
+	set.closing = false;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	ff = flow_from(c, 3502);
+	CHECK(ff.found.affinity && !ff.found.closing);
+	CHECK_INT(ff.found.affinity_gen, g2);
+	fa = affinity_of(c, AFFG);
+	fa.found.open = 1;
+	fa.found.gen = 0; /* an edit keeps the entry's gen */
+	CHECK_INT(dp_affinity_set(dp, &fa.found), 0);
+	CHECK_INT(affinity_of(c, AFFG).found.gen, g2);
+	CHECK_INT(aff_send(c, AFFG, 3502, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 0);
+	/* Not counted: its close leaves the entry alone. */
+	set.client_port = 3503;
+	set.affinity = false;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	ff = flow_from(c, 3503);
+	CHECK(!ff.found.affinity);
+	CHECK_INT(ff.found.affinity_gen, 0);
+	fa.found.gen = 77;
+	CHECK_INT(dp_affinity_set(dp, &fa.found), 0);
+	CHECK_INT(affinity_of(c, AFFG).found.gen, 77);
+	CHECK_INT(aff_send(c, AFFG, 3503, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 1);
+	/* A flow of the old gen neither. */
+	set.client_port = 3504;
+	set.affinity = true;
+	set.affinity_gen = g2;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	CHECK_INT(aff_send(c, AFFG, 3504, TH_FIN | TH_ACK, &r, &in), 2);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 1);
+
+	/* A flow moved to another target still leaves the entry that counted
+	 * it; one deleted before its close leaves it too. */
+	set.client_port = 3505;
+	set.affinity_gen = 77;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	fa.found.open = 2;
+	CHECK_INT(dp_affinity_set(dp, &fa.found), 0);
+	CHECK_INT(dp_flows_retarget(dp, 2, &t3, &n), 0);
+	CHECK_INT(aff_send(c, AFFG, 3505, TH_FIN | TH_ACK, &r, &in), 3);
+	CHECK_INT(affinity_of(c, AFFG).found.open, 1);
+	set.client_port = 3506;
+	CHECK_INT(dp_flow_set(dp, &set), 0);
+	CHECK_INT(dp_flows_retarget(dp, 2, NULL, &n), 0);
+	CHECK(n >= 1);
+	CHECK_INT(flow_from(c, 3506).n, 0);
+	fa = affinity_of(c, AFFG);
+	CHECK_INT(fa.found.open, 0);
+	CHECK(fa.found.last_end_ns > 0 && fa.found.last_end_ns <= mono_ns());
+	CHECK_INT(dp_flows_retarget(dp, 3, NULL, &n), 0);
+	CHECK_INT(dp_affinity_clear(dp, &dvipa, 0, &n), 0);
+	CHECK_INT(dp_service_remove(dp, &dvipa, 80), 0);
+}
+
 /* ---- loader ----------------------------------------------------------------- */
 
 static void t_loader_checks(void)
@@ -1764,6 +1896,8 @@ static void t_attach_detach(void)
 	CHECK_INT(dp_attach(dp, ifindex), 0);
 	CHECK_INT(dp_attach(dp, ifindex), 0); /* again: replaces */
 	CHECK_INT(dp_attach(dp, (int)if_nametoindex("lo")), -EBUSY);
+	/* Flows are rewritten whole: not under a running program. */
+	CHECK_INT(dp_flows_retarget(dp, 2, NULL, NULL), -EBUSY);
 	/* A second loader (a restarted daemon) replaces the first's programs. */
 	CHECK_INT(dp_open(NULL, &other), 0);
 	CHECK_INT(dp_attach(other, ifindex), 0);
@@ -1882,6 +2016,7 @@ static const struct test_case cases[] = {
     {"affinity_not_ready", t_affinity_not_ready},
     {"affinity_ipv6", t_affinity_ipv6},
     {"affinity_loader", t_affinity_loader},
+    {"affinity_generation", t_affinity_generation},
     {"loader_checks", t_loader_checks},
     {"attach_detach", t_attach_detach},
     {"pinned_maps", t_pinned_maps},
