@@ -572,36 +572,60 @@ static void flow_from_map(struct dp_flow_info *info, const struct dp_flow_key *k
 	info->created_ns = f->created_ns;
 }
 
-int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, void *data),
-                    void *data)
+/* Largest key and value map_walk() reads. */
+#define WALK_MAX 64
+
+/* Calls each(key, value, ctx) for every entry of map, until it returns
+ * non-zero (returned). A key that vanishes under us restarts the walk from
+ * the first key: bound it so that a busy table cannot keep us here. */
+static int map_walk(const struct bpf_map *map,
+                    int (*each)(const void *key, const void *value, void *ctx), void *ctx)
 {
-	const struct bpf_map *map = dp->skel->maps.flows;
 	int fd = map_fd(map);
-	/* A key that vanishes under us restarts the walk from the first key:
-	 * bound it so that a busy table cannot keep us here. */
 	uint64_t budget = 2 * (uint64_t)bpf_map__max_entries(map) + 16;
-	struct dp_flow_key key, next;
-	struct dp_flow_info info;
-	struct dp_flow f;
+	_Alignas(8) unsigned char key[WALK_MAX], next[WALK_MAX], value[WALK_MAX];
 	bool first = true;
 	int err;
 
+	if (bpf_map__key_size(map) > WALK_MAX || bpf_map__value_size(map) > WALK_MAX)
+		return -EOVERFLOW;
 	while (budget--) {
-		err = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
+		err = bpf_map_get_next_key(fd, first ? NULL : key, next);
 		if (err == -ENOENT)
 			return 0;
 		if (err < 0)
 			return err;
 		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &f) < 0)
+		memcpy(key, next, bpf_map__key_size(map));
+		if (bpf_map_lookup_elem(fd, key, value) < 0)
 			continue;
-		flow_from_map(&info, &key, &f);
-		err = fn(&info, data);
+		err = each(key, value, ctx);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+struct flow_walk {
+	int (*fn)(const struct dp_flow_info *flow, void *data);
+	void *data;
+};
+
+static int flow_walk_one(const void *key, const void *value, void *ctx)
+{
+	const struct flow_walk *w = ctx;
+	struct dp_flow_info info;
+
+	flow_from_map(&info, key, value);
+	return w->fn(&info, w->data);
+}
+
+int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, void *data),
+                    void *data)
+{
+	struct flow_walk w = {.fn = fn, .data = data};
+
+	return map_walk(dp->skel->maps.flows, flow_walk_one, &w);
 }
 
 static int flow_key(struct dp_flow_key *k, const struct dp_flow_info *info)
@@ -795,35 +819,26 @@ static void affinity_from_map(struct dp_affinity_info *info, const struct dp_aff
 	info->last_end_ns = a->last_end_ns;
 }
 
+struct affinity_walk {
+	int (*fn)(const struct dp_affinity_info *a, void *data);
+	void *data;
+};
+
+static int affinity_walk_one(const void *key, const void *value, void *ctx)
+{
+	const struct affinity_walk *w = ctx;
+	struct dp_affinity_info info;
+
+	affinity_from_map(&info, key, value);
+	return w->fn(&info, w->data);
+}
+
 int dp_affinity_foreach(struct dp *dp, int (*fn)(const struct dp_affinity_info *a, void *data),
                         void *data)
 {
-	const struct bpf_map *map = dp->skel->maps.affinity;
-	int fd = map_fd(map);
-	/* As in dp_flow_foreach(): a vanished key restarts the walk. */
-	uint64_t budget = 2 * (uint64_t)bpf_map__max_entries(map) + 16;
-	struct dp_affinity_key key, next;
-	struct dp_affinity_info info;
-	struct dp_affinity a;
-	bool first = true;
-	int err;
+	struct affinity_walk w = {.fn = fn, .data = data};
 
-	while (budget--) {
-		err = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
-		if (err == -ENOENT)
-			return 0;
-		if (err < 0)
-			return err;
-		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &a) < 0)
-			continue;
-		affinity_from_map(&info, &key, &a);
-		err = fn(&info, data);
-		if (err)
-			return err;
-	}
-	return 0;
+	return map_walk(dp->skel->maps.affinity, affinity_walk_one, &w);
 }
 
 int dp_affinity_set(struct dp *dp, const struct dp_affinity_info *info)
