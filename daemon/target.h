@@ -15,20 +15,9 @@
 #include "core/dist.h"
 #include "core/plex.h"
 #include "daemon/show_dist.h"
+#include "daemon/target_addrs.h"
 #include "net/addr.h"
 #include "net/diag.h"
-
-/* A small set of addresses. */
-struct target_addrs {
-	size_t n;
-	struct ipaddr *v;
-};
-
-bool target_addrs_has(const struct target_addrs *s, const struct ipaddr *a);
-/* 0 or -ENOMEM; adding one already there is 0. */
-int target_addrs_add(struct target_addrs *s, const struct ipaddr *a);
-void target_addrs_del(struct target_addrs *s, const struct ipaddr *a);
-void target_addrs_clear(struct target_addrs *s);
 
 struct target;
 
