@@ -458,6 +458,9 @@ bulk "offloads off"
 note "--- the distributor's node dies"
 plex_kill_node 1
 ok "n2 takes over $A and distributes it" plex_poll 15 field_is 2 $A 80 3 slots 1
+# Its own listener counts once its next look at the listeners sees the
+# DVIPA on eth0 (it was on lo): a tick later.
+ok "n2 counts itself ready" plex_poll 15 field_is 2 $A 80 2 slots 1
 got=$(spread "http://$A/" 60)
 note "60 connections through n2: $got"
 ok "n2 and n3 get 30 +-3 each ($got)" counts_within "$got" 27 33 n2 n3

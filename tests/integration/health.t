@@ -277,7 +277,11 @@ sick_cycle()
 	n=$(total "$got")
 	note "connections once n3 is well: $got"
 	is "$(failures "$got")" 0 "none fails"
-	ok "n3 has its fair share again" within "$(count_of n3 "$got")" $((n / 3 - 2)) $((n / 3 + 2))
+	# Round robin's promise, a third within 10 % (rounded up): the
+	# others may still be a point or two below 100 after a slow
+	# connection on a loaded host, which tilts the table a little.
+	ok "n3 has its fair share again" within "$(count_of n3 "$got")" \
+		$((n / 3 - n / 30 - 1)) $((n / 3 + n / 30 + 1))
 }
 
 sick_cycle "reject with tcp reset" "connections refused" -refused
