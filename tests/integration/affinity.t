@@ -20,10 +20,9 @@ PLEX_TOKEN=${PLEX_TOKEN:-1000}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-1200}
 . tests/lib/tap.sh
 . tests/lib/plex.sh
+. tests/lib/dist.sh
 
-for c in socat curl nginx; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP $c is missing (make deps)"; exit 0; }
-done
+dist_require socat curl nginx
 
 A=10.0.0.10
 A6=fd00::10
@@ -36,86 +35,23 @@ PAUSE=3.6
 C1=$PLEX_CLIENT_IP
 C2=${PLEX_NET4}.101
 
-dist_statements()
-{
-	cat <<EOF
+# An id of its own: other runs reap their stale "dv<PID>" plexes by name.
+plex_create 3 --ipv6 --id "af$$"
+# n1 owns the DVIPAs, n2 backs them up with the same statements.
+dist_profiles 3 2 $A $A6 <<EOF
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN TIMEDAFFINITY $T $A PORT 80 DESTIP ALL
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN $A PORT 8080 DESTIP ALL
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN TIMEDAFFINITY $T $A6 PORT 80 DESTIP $N16 $N26 $N36
 EOF
-}
-
-# An id of its own: other runs reap their stale "dv<PID>" plexes by name.
-plex_create 3 --ipv6 --id "af$$"
-plex_set_profile 1 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPADEFINE MOVEABLE IMMEDIATE 255.255.255.0 $A
-  VIPADEFINE MOVEABLE IMMEDIATE $A6/64
-$(dist_statements)
-ENDVIPADYNAMIC
-EOF
-plex_set_profile 2 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPABACKUP 100 255.255.255.0 $A
-  VIPABACKUP 100 $A6/64
-$(dist_statements)
-ENDVIPADYNAMIC
-EOF
-plex_set_profile 3 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-ENDVIPADYNAMIC
-EOF
 
 # ---- helpers ----------------------------------------------------------------
-
-# A field of `show ports --json` on node I for DVIPA:PORT: a service's
-# field with TARGET "-", else target TARGET's (flags joined by ,).
-port_field()
-{
-	plex_run "$1" dvipactl show ports --json | /usr/bin/python3 -c '
-import json, sys
-a, p, n, f = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-for s in json.load(sys.stdin)["ports"]:
-    if s["dvipa"] == a and s["port"] == p:
-        if n == "-":
-            print(s[f])
-            sys.exit(0)
-        for t in s["targets"]:
-            if t["node"]["id"] == int(n):
-                v = t[f]
-                print(",".join(v) if isinstance(v, list) else v)
-                sys.exit(0)
-print("none")' "$2" "$3" "$4" "$5"
-}
-
-field_is()
-{
-	[ "$(port_field "$1" "$2" "$3" "$4" "$5")" = "$6" ]
-}
 
 all_ready()
 {
 	local n
 	for n in 1 2 3; do
-		[ "$(port_field 1 "$1" "$2" "$n" slots)" = 1 ] || return 1
+		[ "$(dist_port_field 1 "$1" "$2" "$n" slots)" = 1 ] || return 1
 	done
-}
-
-# spread URL N [CURL_OPTION...]: N HTTP requests one after the other, each on
-# its own connection (one curl); prints "n1=K n2=K" (names that got none
-# left out), and "lost=K" for requests without an answer.
-spread()
-{
-	local url=$1 n=$2 urls=() i
-	shift 2
-	for i in $(seq "$n"); do urls+=("$url"); done
-	plex_client curl -s -m 30 -H 'Connection: close' "$@" "${urls[@]}" |
-		sort | uniq -c | awk -v n="$n" '
-			{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1; sum += $1 }
-			END { if (sum < n) printf "%slost=%d", (NR ? " " : ""), n - sum }'
 }
 
 ready_everywhere()
@@ -160,15 +96,6 @@ is_sticky()
 	sticky "$@" >/dev/null
 }
 
-# quiet CMD...: CMD's status, its output (the operator's message) as a note.
-quiet()
-{
-	local out rc=0
-	out=$("$@" 2>&1) || rc=$?
-	note "$out"
-	return "$rc"
-}
-
 # ---- start ------------------------------------------------------------------
 
 ok "the plex starts" plex_start
@@ -181,18 +108,18 @@ plex_sampler_start "$A" "$A6"
 ip -n "$(plex_ns_client)" addr add "$C2/24" dev eth0
 ok "every target is ready for $A:80, $A:8080, [$A6]:80 on the distributor" \
 	plex_poll 15 ready_everywhere
-is "$(port_field 1 $A 80 - timedaffinity)" "$T" "show ports on n1: $A:80 has TIMEDAFFINITY $T"
-is "$(port_field 1 $A 8080 - timedaffinity)" 0 "show ports on n1: $A:8080 has none"
-is "$(port_field 2 $A 80 - timedaffinity)" "$T" "show ports on n2 (not distributing) says the same"
+is "$(dist_port_field 1 $A 80 - timedaffinity)" "$T" "show ports on n1: $A:80 has TIMEDAFFINITY $T"
+is "$(dist_port_field 1 $A 8080 - timedaffinity)" 0 "show ports on n1: $A:8080 has none"
+is "$(dist_port_field 2 $A 80 - timedaffinity)" "$T" "show ports on n2 (not distributing) says the same"
 
 # ---- holds ------------------------------------------------------------------
 
 note "--- affinity holds"
-got=$(spread "http://$A/" 30 --interface "$C1")
+got=$(dist_spread "http://$A/" 30 --interface "$C1")
 note "30 connections from $C1: $got"
 T1=$(sticky "$got" 30) || T1=
 ok "every connection from $C1 goes to one target ($got)" test -n "$T1"
-got=$(spread "http://$A/" 30 --interface "$C2")
+got=$(dist_spread "http://$A/" 30 --interface "$C2")
 note "30 connections from $C2: $got"
 T2=$(sticky "$got" 30) || T2=
 ok "every connection from $C2 goes to one target ($got)" test -n "$T2"
@@ -201,7 +128,7 @@ ok "every connection from $C2 goes to one target ($got)" test -n "$T2"
 ok "the second address was dispatched to the next target ($T1, $T2)" \
 	test -n "$T2" -a "$T2" != "$T1"
 
-got=$(spread "http://$A:8080/" 30 --interface "$C1")
+got=$(dist_spread "http://$A:8080/" 30 --interface "$C1")
 note "30 connections to port 8080 (no TIMEDAFFINITY) from $C1: $got"
 # each_within LO HI "n1=K n2=K n3=K": three targets, each LO..HI, nothing
 # else (no failure).
@@ -223,7 +150,7 @@ ok "without TIMEDAFFINITY the round robin alone ($got)" each_within 9 11 "$got"
 
 note "--- affinity expires"
 sleep "$PAUSE"
-got=$(spread "http://$A/" 30 --interface "$C1")
+got=$(dist_spread "http://$A/" 30 --interface "$C1")
 note "30 connections from $C1 after ${PAUSE} s without any: $got"
 T3=$(sticky "$got" 30) || T3=
 ok "its affinity ran out: dispatched to the third target, and sticks ($T1, $T2, $got)" \
@@ -234,14 +161,14 @@ ok "its affinity ran out: dispatched to the third target, and sticks ($T1, $T2, 
 note "--- an open connection keeps the affinity"
 ok "a connection from $C1 is open" hold
 sleep "$PAUSE"
-got=$(spread "http://$A/" 10 --interface "$C1")
+got=$(dist_spread "http://$A/" 10 --interface "$C1")
 note "10 connections from $C1 ${PAUSE} s later, one connection open all along: $got"
 is "$got" "$T3=10" "an open connection keeps the affinity past $T s"
 unhold
-got=$(spread "http://$A/" 10 --interface "$C1")
+got=$(dist_spread "http://$A/" 10 --interface "$C1")
 is "$got" "$T3=10" "right after it ends the affinity still holds"
 sleep "$PAUSE"
-got=$(spread "http://$A/" 10 --interface "$C1")
+got=$(dist_spread "http://$A/" 10 --interface "$C1")
 note "10 connections from $C1 ${PAUSE} s after the last ended: $got"
 # Three dispatches so far: the round robin is back at the first target.
 is "$got" "$T1=10" "$T s after the last connection ended: dispatched again (to $T1)"
@@ -250,27 +177,27 @@ is "$got" "$T1=10" "$T s after the last connection ended: dispatched again (to $
 
 note "--- a quiesced target loses its sticky client"
 Q=${T1#n}
-ok "dvipactl quiesce --port 80 on $T1" quiet plex_run "$Q" dvipactl quiesce --port 80
+ok "dvipactl quiesce --port 80 on $T1" dist_quiet plex_run "$Q" dvipactl quiesce --port 80
 want=QUIESCED
 [ "$Q" != 1 ] || want=LOCAL,QUIESCED
-ok "n1 shows $T1 $want for port 80" plex_poll 5 field_is 1 $A 80 "$Q" flags "$want"
-got=$(spread "http://$A/" 10 --interface "$C1")
+ok "n1 shows $T1 $want for port 80" plex_poll 5 dist_field_is 1 $A 80 "$Q" flags "$want"
+got=$(dist_spread "http://$A/" 10 --interface "$C1")
 note "10 connections from $C1, sticky to $T1, with $T1 quiesced: $got"
 T4=$(sticky "$got" 10) || T4=
 ok "none goes to the quiesced $T1; the client sticks to another ($got)" \
 	test -n "$T4" -a "$T4" != "$T1"
 # An open connection keeps the new affinity however long the resume takes.
 ok "a connection from $C1 is open (to $T4)" hold
-ok "dvipactl resume on $T1" quiet plex_run "$Q" dvipactl resume
-ok "n1 shows $T1 ready again" plex_poll 5 field_is 1 $A 80 "$Q" slots 1
-got=$(spread "http://$A/" 10 --interface "$C1")
+ok "dvipactl resume on $T1" dist_quiet plex_run "$Q" dvipactl resume
+ok "n1 shows $T1 ready again" plex_poll 5 dist_field_is 1 $A 80 "$Q" slots 1
+got=$(dist_spread "http://$A/" 10 --interface "$C1")
 is "$got" "$T4=10" "resumed, $T1 does not take the client back while its affinity holds"
 unhold
 
 # ---- IPv6 -------------------------------------------------------------------
 
 note "--- IPv6"
-got=$(spread "http://[$A6]/" 30)
+got=$(dist_spread "http://[$A6]/" 30)
 note "30 connections to [$A6]:80: $got"
 ok "every IPv6 connection goes to one target ($got)" is_sticky "$got" 30
 

@@ -20,10 +20,9 @@ PLEX_TOKEN=${PLEX_TOKEN:-1000}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-1200}
 . tests/lib/tap.sh
 . tests/lib/plex.sh
+. tests/lib/dist.sh
 
-for c in socat curl ethtool sha256sum nginx; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP $c is missing (make deps)"; exit 0; }
-done
+dist_require socat curl ethtool sha256sum nginx
 
 A=10.0.0.10
 A6=fd00::10
@@ -35,10 +34,10 @@ N26=$(plex_ip6 2)
 N36=$(plex_ip6 3)
 MB=100
 
-# n1 and n2 carry the same statements: whoever holds the DVIPA applies them.
-dist_statements()
-{
-	cat <<EOF
+# An id of its own: other runs reap their stale "dv<PID>" plexes by name.
+plex_create 3 --ipv6 --id "ds$$"
+# n1 owns the DVIPAs, n2 backs them up with the same statements.
+dist_profiles 3 2 $A $A6 <<EOF
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN $A PORT 80 17000 DESTIP ALL
   VIPADISTRIBUTE DISTMETHOD WEIGHTEDACTIVE $A PORT 18081 DESTIP $N1 WEIGHT 1 $N2 WEIGHT 2 $N3 WEIGHT 3
   VIPADISTRIBUTE DISTMETHOD HOTSTANDBY $A PORT 18082 DESTIP $N2 PREFERRED $N3 BACKUP 10 $N1 BACKUP 5
@@ -46,55 +45,8 @@ dist_statements()
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN $A6 PORT 80 DESTIP $N16 $N26 $N36
   VIPADISTRIBUTE $A6 PORT 19000 19001 DESTIP $N26
 EOF
-}
-
-# An id of its own: other runs reap their stale "dv<PID>" plexes by name.
-plex_create 3 --ipv6 --id "ds$$"
-plex_set_profile 1 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPADEFINE MOVEABLE IMMEDIATE 255.255.255.0 $A
-  VIPADEFINE MOVEABLE IMMEDIATE $A6/64
-$(dist_statements)
-ENDVIPADYNAMIC
-EOF
-plex_set_profile 2 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPABACKUP 100 255.255.255.0 $A
-  VIPABACKUP 100 $A6/64
-$(dist_statements)
-ENDVIPADYNAMIC
-EOF
-plex_set_profile 3 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-ENDVIPADYNAMIC
-EOF
 
 # ---- helpers ----------------------------------------------------------------
-
-# A field of `show ports --json` on node I for DVIPA:PORT and target NODE:
-# ready, slots, active_connections, total_connections, flags (joined by ,).
-port_field()
-{
-	plex_run "$1" dvipactl show ports --json | /usr/bin/python3 -c '
-import json, sys
-a, p, n, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-for s in json.load(sys.stdin)["ports"]:
-    if s["dvipa"] == a and s["port"] == p:
-        for t in s["targets"]:
-            if t["node"]["id"] == n:
-                v = t[f]
-                print(",".join(v) if isinstance(v, list) else v)
-                sys.exit(0)
-print("none")' "$2" "$3" "$4" "$5"
-}
-
-field_is()
-{
-	[ "$(port_field "$1" "$2" "$3" "$4" "$5")" = "$6" ]
-}
 
 # The DISTSTAT and ORIGIN of a DVIPA in `show dynamic --json` on node I.
 dyn_field()
@@ -104,54 +56,6 @@ import json, sys
 for d in json.load(sys.stdin)["dvipas"]:
     if d["address"] == sys.argv[1]:
         print(d[sys.argv[2]])' "$2" "$3"
-}
-
-# spread URL N: N HTTP requests, each on its own connection (one curl);
-# prints "n1=K n2=K n3=K" (names that got none are left out), and "lost=K"
-# for requests without an answer.
-spread()
-{
-	local url=$1 n=$2 urls=() i
-	for i in $(seq "$n"); do urls+=("$url"); done
-	plex_client curl -s -m 30 -H 'Connection: close' "${urls[@]}" |
-		sort | uniq -c | awk -v n="$n" '
-			{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1; sum += $1 }
-			END { if (sum < n) printf "%slost=%d", (NR ? " " : ""), n - sum }'
-}
-
-# count_of NAME "n1=K n2=K": K, or 0.
-count_of()
-{
-	local w
-	for w in $2; do
-		[ "${w%%=*}" = "$1" ] && { echo "${w#*=}"; return; }
-	done
-	echo 0
-}
-
-within()
-{
-	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
-}
-
-# counts_within "n1=K n2=K" LO HI NAME...: every NAME got LO..HI, and no
-# connection failed.
-counts_within()
-{
-	local got=$1 lo=$2 hi=$3 name
-	shift 3
-	case " $got" in *" lost="* | *" failed="*) return 1 ;; esac
-	for name in "$@"; do
-		within "$(count_of "$name" "$got")" "$lo" "$hi" || return 1
-	done
-}
-
-all_ready()
-{
-	local n
-	for n in 1 2 3; do
-		[ "$(port_field 1 "$1" "$2" "$n" ready)" -ge 1 ] 2>/dev/null || return 1
-	done
 }
 
 holders_lo_are()
@@ -168,7 +72,7 @@ echo_server()
 }
 
 # socat_spread ADDR PORT N: N connections to an echo_server, each sending
-# one line and reading the answer; prints the servers' names as spread does.
+# one line and reading the answer; prints the servers' names as dist_spread does.
 socat_spread()
 {
 	local i out
@@ -208,23 +112,6 @@ long_count()
 		awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }'
 }
 
-# quiet CMD...: CMD's status, its output (the operator's message) as a note.
-quiet()
-{
-	local out rc=0
-	out=$("$@" 2>&1) || rc=$?
-	note "$out"
-	return "$rc"
-}
-
-stop_http()
-{
-	local pid
-	pid=$(cat "$PLEX_DIR/n$1/http-$2/nginx.pid")
-	kill "$pid" 2>/dev/null || true
-	plex_poll 5 sh -c "! kill -0 $pid 2>/dev/null"
-}
-
 # ---- start ------------------------------------------------------------------
 
 ok "the plex starts" plex_start
@@ -245,7 +132,7 @@ plex_run 2 sh -c "setsid socat TCP4-LISTEN:19000,reuseaddr,fork SYSTEM:sha256sum
 	setsid socat -U TCP6-LISTEN:19001,ipv6only=1,reuseaddr,fork OPEN:$PLEX_DIR/data,rdonly </dev/null >/dev/null 2>&1 &"
 plex_poll 5 _plex_listening 2 19001
 
-ok "every target is ready for $A:80 on the distributor" plex_poll 15 all_ready $A 80
+ok "every target is ready for $A:80 on the distributor" plex_poll 15 dist_all_ready $A 80
 ok "n1 holds $A on eth0, n2 and n3 on lo" \
 	test "$(plex_holders $A)" = 1 -a "$(plex_holders $A lo)" = "2 3"
 ok "show dynamic on n1: $A is DIST&DEST" test "$(dyn_field 1 $A diststat)" = "DIST&DEST"
@@ -262,29 +149,29 @@ ok "arp_ignore=1 and arp_announce=2 on the targets' eth0" \
 # ---- ROUNDROBIN -------------------------------------------------------------
 
 note "--- ROUNDROBIN"
-got=$(spread "http://$A/" 300)
+got=$(dist_spread "http://$A/" 300)
 note "300 connections to $A:80: $got"
-ok "ROUNDROBIN: each of 3 targets gets 300/3 +-10% ($got)" counts_within "$got" 90 110 n1 n2 n3
-got=$(spread "http://[$A6]/" 90)
+ok "ROUNDROBIN: each of 3 targets gets 300/3 +-10% ($got)" dist_counts_within "$got" 90 110 n1 n2 n3
+got=$(dist_spread "http://[$A6]/" 90)
 note "90 connections to [$A6]:80: $got"
-ok "ROUNDROBIN over IPv6: each gets 30 +-3 ($got)" counts_within "$got" 27 33 n1 n2 n3
+ok "ROUNDROBIN over IPv6: each gets 30 +-3 ($got)" dist_counts_within "$got" 27 33 n1 n2 n3
 flows=$(plex_run 1 dvipactl show connections --json | grep -o "\"port\": 80," | wc -l)
 cmp_ok "$flows" -ge 390 "show connections on n1 lists the distributed connections ($flows)"
-total=$(port_field 1 $A 80 3 total_connections)
+total=$(dist_port_field 1 $A 80 3 total_connections)
 cmp_ok "$total" -ge 90 "show ports on n1 counts n3's connections ($total)"
 
 note "--- a target without listener"
-stop_http 3 80
-ok "n3 reports Rdy 0 for $A:80" plex_poll 5 field_is 1 $A 80 3 ready 0
-got=$(spread "http://$A/" 60)
+dist_stop_http 3 80
+ok "n3 reports Rdy 0 for $A:80" plex_poll 5 dist_field_is 1 $A 80 3 ready 0
+got=$(dist_spread "http://$A/" 60)
 note "60 connections with n3's nginx stopped: $got"
-is "$(count_of n3 "$got")" 0 "a target without listener gets nothing"
-is "$(count_of lost "$got")" 0 "and no connection is lost"
-ok "the others get 30 +-3 each ($got)" counts_within "$got" 27 33 n1 n2
+is "$(dist_count_of n3 "$got")" 0 "a target without listener gets nothing"
+is "$(dist_count_of lost "$got")" 0 "and no connection is lost"
+ok "the others get 30 +-3 each ($got)" dist_counts_within "$got" 27 33 n1 n2
 plex_start_http 3
-ok "n3 is ready again" plex_poll 5 field_is 1 $A 80 3 ready 1
-got=$(spread "http://$A/" 30)
-cmp_ok "$(count_of n3 "$got")" -ge 9 "and gets its share again ($got)"
+ok "n3 is ready again" plex_poll 5 dist_field_is 1 $A 80 3 ready 1
+got=$(dist_spread "http://$A/" 30)
+cmp_ok "$(dist_count_of n3 "$got")" -ge 9 "and gets its share again ($got)"
 
 # ---- quiesce ----------------------------------------------------------------
 
@@ -304,35 +191,35 @@ for k in 1 2 3; do
 	[ "$(head -n1 "$PLEX_DIR/q$k.out")" = n3 ] && QN=$k
 done
 ok "one long-lived connection reached n3" test -n "$QN"
-ok "dvipactl quiesce --port 17000 on n3" quiet plex_run 3 dvipactl quiesce --port 17000
-ok "n1 shows n3 QUIESCED for port 17000" plex_poll 5 field_is 1 $A 17000 3 flags QUIESCED
+ok "dvipactl quiesce --port 17000 on n3" dist_quiet plex_run 3 dvipactl quiesce --port 17000
+ok "n1 shows n3 QUIESCED for port 17000" plex_poll 5 dist_field_is 1 $A 17000 3 flags QUIESCED
 got=$(socat_spread $A 17000 30)
 note "30 connections to port 17000 with n3 quiesced: $got"
-is "$(count_of n3 "$got")" 0 "a quiesced target gets no new connection"
-ok "the others take every connection ($got)" counts_within "$got" 14 16 n1 n2
+is "$(dist_count_of n3 "$got")" 0 "a quiesced target gets no new connection"
+ok "the others take every connection ($got)" dist_counts_within "$got" 14 16 n1 n2
 [ -z "$QN" ] || echo "still-there" >&"${QFD[QN]}"
 ok "its existing connection goes on" plex_poll 5 grep -q still-there "$PLEX_DIR/q$QN.out"
-got=$(spread "http://$A/" 30)
-cmp_ok "$(count_of n3 "$got")" -ge 9 "port 80 is not quiesced on n3 ($got)"
-ok "dvipactl quiesce (every port) on n3" quiet plex_run 3 dvipactl quiesce
-ok "n1 shows n3 QUIESCED for port 80" plex_poll 5 field_is 1 $A 80 3 flags QUIESCED
-got=$(spread "http://$A/" 30)
+got=$(dist_spread "http://$A/" 30)
+cmp_ok "$(dist_count_of n3 "$got")" -ge 9 "port 80 is not quiesced on n3 ($got)"
+ok "dvipactl quiesce (every port) on n3" dist_quiet plex_run 3 dvipactl quiesce
+ok "n1 shows n3 QUIESCED for port 80" plex_poll 5 dist_field_is 1 $A 80 3 flags QUIESCED
+got=$(dist_spread "http://$A/" 30)
 # 15 each, give or take one (a target's health a point below 100 after a
 # slow connection on a loaded host makes the table nearly, not exactly,
 # even); none to n3.
 ok "quiesced for every port: nothing new on port 80 ($got)" \
-	eval 'counts_within "$got" 14 16 n1 n2 && [ "$(count_of n3 "$got")" -eq 0 ]'
+	dist_counts_within "$got" 14 16 n1 n2 0 0 n3
 out=$(plex_run 3 dvipactl resume --port 80 2>&1) && rc=0 || rc=$?
 ok "resuming one port while every port is quiesced is refused" test "$rc" = 1
-ok "dvipactl resume on n3" quiet plex_run 3 dvipactl resume
-ok "n1 shows n3 without flags again" plex_poll 5 field_is 1 $A 17000 3 flags ""
+ok "dvipactl resume on n3" dist_quiet plex_run 3 dvipactl resume
+ok "n1 shows n3 without flags again" plex_poll 5 dist_field_is 1 $A 17000 3 flags ""
 got=$(socat_spread $A 17000 30)
-cmp_ok "$(count_of n3 "$got")" -ge 9 "after resume n3 gets new connections again ($got)"
+cmp_ok "$(dist_count_of n3 "$got")" -ge 9 "after resume n3 gets new connections again ($got)"
 note "--- a target's dvipad crashes and restarts"
 plex_kill_dvipad 3
 ok "n3 keeps $A on lo while its dvipad is down" holders_lo_are $A "2 3"
 ok "dvipad on n3 starts again" plex_start_dvipad 3
-ok "n3 is ready again for port 17000" plex_poll 10 field_is 1 $A 17000 3 ready 1
+ok "n3 is ready again for port 17000" plex_poll 10 dist_field_is 1 $A 17000 3 ready 1
 [ -z "$QN" ] || echo "after-restart" >&"${QFD[QN]}"
 ok "n3 adopted $A on lo: its connection goes on" \
 	plex_poll 10 grep -q after-restart "$PLEX_DIR/q$QN.out"
@@ -354,17 +241,17 @@ is "$(sed -n 2p "$PLEX_DIR/q$QN.out")" still-there "n3's connection carried the 
 # ---- HOTSTANDBY -------------------------------------------------------------
 
 note "--- HOTSTANDBY"
-ok "the preferred n2 is ready on 18082" plex_poll 5 field_is 1 $A 18082 2 slots 1
-got=$(spread "http://$A:18082/" 20)
+ok "the preferred n2 is ready on 18082" plex_poll 5 dist_field_is 1 $A 18082 2 slots 1
+got=$(dist_spread "http://$A:18082/" 20)
 is "$got" "n2=20" "HOTSTANDBY: every connection to the preferred target"
-stop_http 2 18082
+dist_stop_http 2 18082
 ok "n2 loses its listener: the backup with the highest rank (n3) takes over" \
-	plex_poll 5 field_is 1 $A 18082 3 slots 1
-got=$(spread "http://$A:18082/" 20)
+	plex_poll 5 dist_field_is 1 $A 18082 3 slots 1
+got=$(dist_spread "http://$A:18082/" 20)
 is "$got" "n3=20" "HOTSTANDBY: every connection to the backup n3"
 plex_start_http 2 18082
-ok "n2 listens again: it is the target again" plex_poll 5 field_is 1 $A 18082 2 slots 1
-got=$(spread "http://$A:18082/" 20)
+ok "n2 listens again: it is the target again" plex_poll 5 dist_field_is 1 $A 18082 2 slots 1
+got=$(dist_spread "http://$A:18082/" 20)
 is "$got" "n2=20" "HOTSTANDBY switches back to the preferred target"
 
 # ---- WEIGHTEDACTIVE ---------------------------------------------------------
@@ -384,24 +271,20 @@ all_long_answered()
 ok "60 long-lived connections to port 18081 are open" plex_poll 10 all_long_answered 60
 got=$(long_count wa)
 note "60 long-lived connections, weights 1:2:3: $got"
-weighted_ok()
-{
-	counts_within "$1" 7 13 n1 && counts_within "$1" 17 23 n2 && counts_within "$1" 27 33 n3
-}
-ok "WEIGHTEDACTIVE: 10/20/30 +-3 ($got)" weighted_ok "$got"
-act=$(port_field 1 $A 18081 3 active_connections)
+ok "WEIGHTEDACTIVE: 10/20/30 +-3 ($got)" dist_counts_within "$got" 7 13 n1 17 23 n2 27 33 n3
+act=$(dist_port_field 1 $A 18081 3 active_connections)
 ok "show ports on n1 counts n3's active connections ($act)" \
-	test "$act" = "$(count_of n3 "$got")"
+	test "$act" = "$(dist_count_of n3 "$got")"
 seen=$(plex_run 3 dvipactl show connections --json | grep -o '"port": 18081' | wc -l)
 ok "show connections on n3 (the target) lists its connections ($seen)" \
-	test "$seen" = "$(count_of n3 "$got")"
+	test "$seen" = "$(dist_count_of n3 "$got")"
 # Every connection of n3 ends: the next ones go to n3 until the active
 # connections are in proportion again.
 for k in $(seq 1 60); do
 	[ "$(cat "$PLEX_DIR/long/wa$k")" = n3 ] && close_long "wa$k"
 done
 ok "n1 counts no active connection to n3 any more" \
-	plex_poll 5 field_is 1 $A 18081 3 active_connections 0
+	plex_poll 5 dist_field_is 1 $A 18081 3 active_connections 0
 sleep 0.6
 for k in $(seq 61 90); do
 	open_long "wb$k" $A 18081
@@ -410,7 +293,7 @@ done
 sleep 1
 got=$(long_count wb)
 note "30 more after n3's connections ended: $got"
-cmp_ok "$(count_of n3 "$got")" -ge 24 "WEIGHTEDACTIVE fills the emptied target first ($got)"
+cmp_ok "$(dist_count_of n3 "$got")" -ge 24 "WEIGHTEDACTIVE fills the emptied target first ($got)"
 for pid in "${LONG_PIDS[@]}"; do
 	kill "$pid" 2>/dev/null || true
 done
@@ -457,23 +340,23 @@ bulk "offloads off"
 
 note "--- the distributor's node dies"
 plex_kill_node 1
-ok "n2 takes over $A and distributes it" plex_poll 15 field_is 2 $A 80 3 slots 1
+ok "n2 takes over $A and distributes it" plex_poll 15 dist_field_is 2 $A 80 3 slots 1
 # Its own listener counts once its next look at the listeners sees the
 # DVIPA on eth0 (it was on lo): a tick later.
-ok "n2 counts itself ready" plex_poll 15 field_is 2 $A 80 2 slots 1
-got=$(spread "http://$A/" 60)
+ok "n2 counts itself ready" plex_poll 15 dist_field_is 2 $A 80 2 slots 1
+got=$(dist_spread "http://$A/" 60)
 note "60 connections through n2: $got"
-ok "n2 and n3 get 30 +-3 each ($got)" counts_within "$got" 27 33 n2 n3
+ok "n2 and n3 get 30 +-3 each ($got)" dist_counts_within "$got" 27 33 n2 n3
 ok "n2 holds $A on eth0, no longer on lo" \
 	test "$(plex_holders $A)" = 2 -a "$(plex_holders $A lo)" = 3
 ok "n1 boots" plex_start_node 1
 plex_start_http 1
 ok "3 members again" plex_wait_members 3
-ok "n1 takes $A back and distributes to all three" plex_poll 15 field_is 1 $A 80 1 slots 1
-ok "n1 counts n2 ready again" plex_poll 15 field_is 1 $A 80 2 slots 1
-got=$(spread "http://$A/" 90)
+ok "n1 takes $A back and distributes to all three" plex_poll 15 dist_field_is 1 $A 80 1 slots 1
+ok "n1 counts n2 ready again" plex_poll 15 dist_field_is 1 $A 80 2 slots 1
+got=$(dist_spread "http://$A/" 90)
 note "90 connections after the takeback: $got"
-ok "30 +-3 each again ($got)" counts_within "$got" 27 33 n1 n2 n3
+ok "30 +-3 each again ($got)" dist_counts_within "$got" 27 33 n1 n2 n3
 ok "n2 holds $A on lo again" plex_poll 5 holders_lo_are $A "2 3"
 
 ok "no DVIPA was ever on two live nodes' LAN interfaces" plex_sampler_stop

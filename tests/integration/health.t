@@ -21,10 +21,9 @@ PLEX_TOKEN=${PLEX_TOKEN:-1000}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-1200}
 . tests/lib/tap.sh
 . tests/lib/plex.sh
+. tests/lib/dist.sh
 
-for c in curl nginx nft; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP $c is missing (make deps)"; exit 0; }
-done
+dist_require curl nginx nft
 
 A=10.0.0.10
 P=18090
@@ -35,43 +34,12 @@ T0=$(plex_now_ms)
 
 # An id of its own: other runs reap their stale "dv<PID>" plexes by name.
 plex_create 3 --id "hl$$"
-plex_set_profile 1 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPADEFINE MOVEABLE IMMEDIATE 255.255.255.0 $A
+dist_profiles 3 0 $A <<EOF
   VIPADISTRIBUTE DISTMETHOD ROUNDROBIN $A PORT $P DESTIP ALL
   VIPADISTRIBUTE DISTMETHOD HOTSTANDBY $A PORT $P2 DESTIP $N3 PREFERRED $N2 BACKUP 10
-ENDVIPADYNAMIC
 EOF
-for i in 2 3; do
-	plex_set_profile "$i" <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-ENDVIPADYNAMIC
-EOF
-done
 
 # ---- helpers ----------------------------------------------------------------
-
-# A field of `show ports --json` on n1 for PORT and target NODE.
-port_field()
-{
-	plex_run 1 dvipactl show ports --json | /usr/bin/python3 -c '
-import json, sys
-p, n, f = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-for s in json.load(sys.stdin)["ports"]:
-    if s["port"] == p:
-        for t in s["targets"]:
-            if t["node"]["id"] == n:
-                print(t[f])
-                sys.exit(0)
-print("none")' "$1" "$2" "$3"
-}
-
-field_is()
-{
-	[ "$(port_field "$1" "$2" "$3")" = "$4" ]
-}
 
 # slots_of PORT: "S1 S2 S3", the slots of n1, n2, n3 at one moment.
 slots_of()
@@ -85,42 +53,7 @@ for s in json.load(sys.stdin)["ports"]:
 
 health_below()
 {
-	[ "$(port_field "$1" "$2" health)" -lt "$3" ] 2>/dev/null
-}
-
-# spread PORT N [CURL OPTION...]: N HTTP requests to A:PORT, each on its own
-# connection, from 3 curl processes at once; prints "n1=K n2=K" (names that
-# got none are left out) and "lost=K" for requests without an answer
-# (refused, or not connected within the timeout).
-spread()
-{
-	local port=$1 n=$2 j i pids=()
-	shift 2
-	for j in 1 2 3; do
-		local urls=()
-		for i in $(seq $(((n + 3 - j) / 3))); do urls+=("http://$A:$port/"); done
-		plex_client curl -s --retry 0 "$@" -H 'Connection: close' "${urls[@]}" \
-			>"$PLEX_DIR/spread.$j" 2>/dev/null &
-		pids+=("$!")
-	done
-	wait "${pids[@]}" || true
-	cat "$PLEX_DIR"/spread.[123] | sort | uniq -c | awk -v n="$n" '
-		{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1; sum += $1 }
-		END { if (sum < n) printf "%slost=%d", (NR ? " " : ""), n - sum }'
-}
-
-count_of()
-{
-	local w
-	for w in $2; do
-		[ "${w%%=*}" = "$1" ] && { echo "${w#*=}"; return; }
-	done
-	echo 0
-}
-
-within()
-{
-	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+	[ "$(dist_port_field 1 $A "$1" "$2" health)" -lt "$3" ] 2>/dev/null
 }
 
 # A client that opens a new connection to A:PORT every 20 ms (50 a second),
@@ -209,21 +142,14 @@ for i in 1 2 3; do
 done
 ok "3 members with quorum" plex_wait_members 3
 plex_sampler_start "$A"
-all_ready()
-{
-	local n
-	for n in 1 2 3; do
-		[ "$(port_field $P "$n" ready)" -ge 1 ] 2>/dev/null || return 1
-	done
-}
-ok "every target is ready for $A:$P on n1" plex_poll 15 all_ready
-ok "the preferred n3 takes $A:$P2" plex_poll 10 field_is $P2 3 slots 1
+ok "every target is ready for $A:$P on n1" plex_poll 15 dist_all_ready $A $P
+ok "the preferred n3 takes $A:$P2" plex_poll 10 dist_field_is 1 $A $P2 3 slots 1
 
-got=$(spread $P 90)
+got=$(dist_spread -j 3 -m 0 "http://$A:$P/" 90)
 note "90 connections, every target well: $got"
 ok "ROUNDROBIN: 30 each ($got)" test "$got" = "n1=30 n2=30 n3=30"
 ok "n1 shows every target at health 100" \
-	test "$(port_field $P 1 health)$(port_field $P 2 health)$(port_field $P 3 health)" = 100100100
+	test "$(dist_port_field 1 $A $P 1 health)$(dist_port_field 1 $A $P 2 health)$(dist_port_field 1 $A $P 3 health)" = 100100100
 
 # ---- n3 refuses, then drops -------------------------------------------------
 
@@ -251,14 +177,14 @@ sick_cycle()
 	t1=$(plex_now_ms)
 	sleep 4
 	t2=$(plex_now_ms)
-	h=$(port_field $P 3 health)
+	h=$(dist_port_field 1 $A $P 3 health)
 	ok "n3's health is still below 50 ($h)" test "$h" -lt 50
 	note "slots of n1, n2, n3: $(slots_of $P)"
 	ok "the rule is removed" well
 	t3=$(plex_now_ms)
-	ok "n3's health is 100 again within 20 s" plex_poll 20 field_is $P 3 health 100
+	ok "n3's health is 100 again within 20 s" plex_poll 20 dist_field_is 1 $A $P 3 health 100
 	note "back to 100 after $(($(plex_now_ms) - t3)) ms"
-	ok "and so is its share" plex_poll 2 field_is $P 3 slots 1
+	ok "and so is its share" plex_poll 2 dist_field_is 1 $A $P 3 slots 1
 	t3=$(plex_now_ms)
 	sleep 2
 	t4=$(plex_now_ms)
@@ -268,11 +194,11 @@ sick_cycle()
 	n=$(total "$got")
 	fail=$(failures "$got")
 	note "connections while n3 is sick: $got"
-	is "$fail" "$(count_of "$failure" "$got")" "every failure is $failure"
-	n3=$(($(count_of n3 "$got") + fail))
+	is "$fail" "$(dist_count_of "$failure" "$got")" "every failure is $failure"
+	n3=$(($(dist_count_of n3 "$got") + fail))
 	cmp_ok "$n3" -le $((n / 9)) "n3 got at most a third of its fair share: $n3 of $n ($fail failed)"
 	ok "n1 and n2 took the others about equally ($got)" \
-		within $(($(count_of n1 "$got") - $(count_of n2 "$got"))) -6 6
+		dist_within $(($(dist_count_of n1 "$got") - $(dist_count_of n2 "$got"))) -6 6
 	got=$(probe_count "$t3" "$t4")
 	n=$(total "$got")
 	note "connections once n3 is well: $got"
@@ -280,7 +206,7 @@ sick_cycle()
 	# Round robin's promise, a third within 10 % (rounded up): the
 	# others may still be a point or two below 100 after a slow
 	# connection on a loaded host, which tilts the table a little.
-	ok "n3 has its fair share again" within "$(count_of n3 "$got")" \
+	ok "n3 has its fair share again" dist_within "$(dist_count_of n3 "$got")" \
 		$((n / 3 - n / 30 - 1)) $((n / 3 + n / 30 + 1))
 }
 
@@ -293,14 +219,14 @@ ok "the log says when n3 is healthy again" \
 # promised 10 % of a third.
 all_healthy()
 {
-	field_is $P 1 health 100 && field_is $P 2 health 100 && field_is $P 3 health 100
+	dist_field_is 1 $A $P 1 health 100 && dist_field_is 1 $A $P 2 health 100 && dist_field_is 1 $A $P 3 health 100
 }
 ok "every target is at health 100" plex_poll 20 all_healthy
-got=$(spread $P 90)
+got=$(dist_spread -j 3 -m 0 "http://$A:$P/" 90)
 note "90 connections after: $got"
 ok "ROUNDROBIN: a third each again, within 10 % ($got)" eval \
-	'within "$(count_of n1 "$got")" 27 33 && within "$(count_of n2 "$got")" 27 33 &&
-	within "$(count_of n3 "$got")" 27 33'
+	'dist_within "$(dist_count_of n1 "$got")" 27 33 && dist_within "$(dist_count_of n2 "$got")" 27 33 &&
+	dist_within "$(dist_count_of n3 "$got")" 27 33'
 sick_cycle drop "connections dropped" -timeout
 
 # ---- HOTSTANDBY -------------------------------------------------------------
@@ -311,7 +237,7 @@ ok "nftables on n3 rejects SYNs to $A:$P2" sick "reject with tcp reset" $P2
 ok "n3's health falls below 50 within 10 s" plex_poll 10 health_below $P2 3 50
 backup_ahead()
 {
-	[ "$(port_field $P2 2 slots)" -gt "$(port_field $P2 3 slots)" ]
+	[ "$(dist_port_field 1 $A $P2 2 slots)" -gt "$(dist_port_field 1 $A $P2 3 slots)" ]
 }
 ok "the backup n2 has the bigger share" plex_poll 2 backup_ahead
 sleep 1
@@ -320,7 +246,7 @@ sleep 3
 t2=$(plex_now_ms)
 ok "the rule is removed" well
 ok "the preferred n3 takes every connection again within 20 s" \
-	plex_poll 20 field_is $P2 2 slots 0
+	plex_poll 20 dist_field_is 1 $A $P2 2 slots 0
 t3=$(plex_now_ms)
 sleep 2
 t4=$(plex_now_ms)
@@ -329,10 +255,10 @@ probe_stop
 got=$(probe_count "$t1" "$t2")
 n=$(total "$got")
 note "connections while the preferred target refuses: $got"
-cmp_ok "$(count_of n2 "$got")" -ge $((n * 8 / 10)) "the backup takes 80 % or more ($got)"
+cmp_ok "$(dist_count_of n2 "$got")" -ge $((n * 8 / 10)) "the backup takes 80 % or more ($got)"
 got=$(probe_count "$t3" "$t4")
 note "connections once it is well: $got"
-is "$(count_of n3 "$got")" "$(total "$got")" "every one to the preferred target again"
+is "$(dist_count_of n3 "$got")" "$(total "$got")" "every one to the preferred target again"
 
 # ---- end --------------------------------------------------------------------
 

@@ -26,10 +26,9 @@ PLEX_TOKEN=${PLEX_TOKEN:-1000}
 PLEX_CONSENSUS=${PLEX_CONSENSUS:-1200}
 . tests/lib/tap.sh
 . tests/lib/plex.sh
+. tests/lib/dist.sh
 
-for c in curl nginx findmnt; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP $c is missing (make deps)"; exit 0; }
-done
+dist_require curl nginx findmnt
 
 # ---- cgroups ----------------------------------------------------------------
 
@@ -137,21 +136,10 @@ cg_reap
 plex_create 4 --id "wl$$"
 trap wlm_exit EXIT
 T="$(plex_ip 2) $(plex_ip 3) $(plex_ip 4)"
-plex_set_profile 1 <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-  VIPADEFINE MOVEABLE IMMEDIATE 255.255.255.0 $A
+dist_profiles 4 0 $A <<EOF
   VIPADISTRIBUTE DISTMETHOD BASEWLM $A PORT 80 DESTIP $T
   VIPADISTRIBUTE DISTMETHOD SERVERWLM $A PORT $SPORT DESTIP $T
-ENDVIPADYNAMIC
 EOF
-for i in 2 3 4; do
-	plex_set_profile "$i" <<EOF
-INTERFACE eth0
-VIPADYNAMIC
-ENDVIPADYNAMIC
-EOF
-done
 
 # ---- helpers ----------------------------------------------------------------
 
@@ -250,45 +238,6 @@ poll_slowly()
 	PLEX_WAITED_MS=$(($(plex_now_ms) - start))
 }
 
-# spread URL N [CURL-OPTIONS]: N HTTP requests, each on its own connection;
-# prints "n2=K n3=K n4=K" (names that got none are left out), and "lost=K".
-spread()
-{
-	local url=$1 n=$2 urls=() i
-	shift 2
-	for i in $(seq "$n"); do urls+=("$url"); done
-	plex_client curl -s -m 30 "$@" -H 'Connection: close' "${urls[@]}" |
-		sort | uniq -c | awk -v n="$n" '
-			{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1; sum += $1 }
-			END { if (sum < n) printf "%slost=%d", (NR ? " " : ""), n - sum }'
-}
-
-count_of()
-{
-	local w
-	for w in $2; do
-		[ "${w%%=*}" = "$1" ] && { echo "${w#*=}"; return; }
-	done
-	echo 0
-}
-
-within()
-{
-	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
-}
-
-# counts_within "n1=K ..." NAME LO HI [NAME LO HI]...: and nothing lost.
-counts_within()
-{
-	local got=$1
-	shift
-	case " $got" in *" lost="*) return 1 ;; esac
-	while [ $# -ge 3 ]; do
-		within "$(count_of "$1" "$got")" "$2" "$3" || return 1
-		shift 3
-	done
-}
-
 # ---- start ------------------------------------------------------------------
 
 # nginx listens before dvipad starts, and the three dvipads start together:
@@ -321,11 +270,11 @@ if [ "$(field "$t" 2 5)$(field "$t" 3 5)$(field "$t" 4 5)" = --- ]; then
 		"BASEWLM without any report: no WLM weight applies"
 	is "$(field "$t" 2 4) $(field "$t" 3 4) $(field "$t" 4 4)" "1 1 1" \
 		"BASEWLM without any report: round robin (one slot each)"
-	got=$(spread "http://$A/" 30)
+	got=$(dist_spread "http://$A/" 30)
 	t=$(targets 1 80)
 	if [ "$(field "$t" 2 5)$(field "$t" 3 5)$(field "$t" 4 5)" = --- ]; then
-		ok "30 connections without report: 10 each ($got)" counts_within "$got" \
-			n2 10 10 n3 10 10 n4 10 10
+		ok "30 connections without report: 10 each ($got)" dist_counts_within "$got" \
+			10 10 n2 n3 n4
 	else
 		skip "30 connections without report" "a report came during them ($got)"
 	fi
@@ -403,13 +352,13 @@ weights_follow()
 	capacities_follow && wlm_is 80 2 64 64 && wlm_is 80 3 26 43 && wlm_is 80 4 13 21
 }
 if cpu_check "the reported capacities follow the quotas, and the weights them" 35 weights_follow; then
-	got=$(spread "http://$A/" $N)
+	got=$(dist_spread "http://$A/" $N)
 	note "$N connections to $A:80: $got"
 	# The weights' bands give shares of 50-62 %, 22-33 % and 11-17 %: of
 	# 140, 70-87, 31-46 and 15-24, and 2 more either way for where the
 	# round robin pointer stands in the table.
-	ok "BASEWLM: $N connections about 4:2:1 ($got)" counts_within "$got" \
-		n2 68 89 n3 29 48 n4 13 26
+	ok "BASEWLM: $N connections about 4:2:1 ($got)" dist_counts_within "$got" \
+		68 89 n2 29 48 n3 13 26 n4
 else
 	skip "BASEWLM: $N connections about 4:2:1" "the capacities do not follow the quotas"
 fi
@@ -424,9 +373,9 @@ n3_busy()
 	wlm_is 80 3 0 10 && ! wlm_is 80 2 0 10
 }
 if cpu_check "n3's weight drops (its spare CPU is used up)" 35 n3_busy; then
-	got=$(spread "http://$A/" 70)
+	got=$(dist_spread "http://$A/" 70)
 	note "70 connections while n3 is busy: $got"
-	ok "n3's share drops to a few percent ($got)" counts_within "$got" n3 0 9
+	ok "n3's share drops to a few percent ($got)" dist_counts_within "$got" 0 9 n3
 else
 	skip "n3's share drops to a few percent" "its weight did not"
 fi
@@ -434,9 +383,9 @@ kill "$BUSY_PID"
 wait "$BUSY_PID" 2>/dev/null || true
 BUSY_PID=
 if cpu_check "the loop ends: n3's weight comes back" 35 wlm_is 80 3 20 64; then
-	got=$(spread "http://$A/" 70)
+	got=$(dist_spread "http://$A/" 70)
 	note "70 connections after: $got"
-	ok "and its share ($got)" counts_within "$got" n3 12 35
+	ok "and its share ($got)" dist_counts_within "$got" 12 35 n3
 else
 	skip "and its share" "its weight did not come back"
 fi
@@ -444,14 +393,7 @@ fi
 # ---- SERVERWLM ----------------------------------------------------------------
 
 note "--- SERVERWLM: n3's server on $SPORT never accepts"
-stop_http()
-{
-	local pid
-	pid=$(cat "$PLEX_DIR/n$1/http-$2/nginx.pid")
-	kill "$pid" 2>/dev/null || true
-	plex_poll 5 sh -c "! kill -0 $pid 2>/dev/null"
-}
-stop_http 3 "$SPORT"
+dist_stop_http 3 "$SPORT"
 # A listener with a backlog of 1 that never calls accept(): its queue holds
 # two connections, the kernel drops what comes after.
 plex_run 3 sh -c "setsid /usr/bin/python3 -c '
@@ -494,9 +436,9 @@ if cpu_check "n3 has a SERVERWLM weight for $SPORT" 10 wlm_is "$SPORT" 3 1 64; t
 	note "show ports on n1 for $A:$SPORT: $t"
 	ok "the healthy servers keep up (efficiency 100 on n2 and n4)" \
 		test "$(field "$t" 2 6)$(field "$t" 4 6)" = 100100
-	got=$(spread "http://$A:$SPORT/" 30)
+	got=$(dist_spread "http://$A:$SPORT/" 30)
 	note "30 connections to $A:$SPORT: $got"
-	ok "n3 gets no new connection, none is lost ($got)" counts_within "$got" n3 0 0
+	ok "n3 gets no new connection, none is lost ($got)" dist_counts_within "$got" 0 0 n3
 else
 	skip "n3's efficiency and SERVERWLM weight for $SPORT drop to 0" "n3 gets nothing anyway"
 fi
