@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cgroup.h"
+#include "daemon/file.h"
 
 /* /proc/stat of a large machine is long; mountinfo of a busy one too. */
 #define CAPACITY_FILE_MAX (4u << 20)
@@ -18,46 +19,7 @@
 /* The whole of a file, NUL-terminated, in a malloc'd buffer. 0 or -errno. */
 static int capacity_slurp(const char *path, char **ret)
 {
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0 || !buf) {
-		err = fd < 0 ? -errno : -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *b = cap < CAPACITY_FILE_MAX ? realloc(buf, 2 * cap) : NULL;
-
-			if (!b) {
-				err = -EFBIG;
-				goto out;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = 0;
-	*ret = buf;
-	buf = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return err;
+	return file_read(path, CAPACITY_FILE_MAX, false, ret, NULL);
 }
 
 /* The file NAME of directory dir, or NULL. */
