@@ -575,11 +575,14 @@ static void flow_from_map(struct dp_flow_info *info, const struct dp_flow_key *k
 /* Largest key and value map_walk() reads. */
 #define WALK_MAX 64
 
-/* Calls each(key, value, ctx) for every entry of map, until it returns
- * non-zero (returned). A key that vanishes under us restarts the walk from
- * the first key: bound it so that a busy table cannot keep us here. */
-static int map_walk(const struct bpf_map *map,
-                    int (*each)(const void *key, const void *value, void *ctx), void *ctx)
+/* Entries map_walk() reads with one batch lookup. */
+#define WALK_BATCH 256
+
+/* map_walk() an entry at a time: two syscalls per entry. A key that
+ * vanishes under us restarts the walk from the first key: bound it so that
+ * a busy table cannot keep us here. */
+static int map_walk_keys(const struct bpf_map *map,
+                         int (*each)(const void *key, const void *value, void *ctx), void *ctx)
 {
 	int fd = map_fd(map);
 	uint64_t budget = 2 * (uint64_t)bpf_map__max_entries(map) + 16;
@@ -587,8 +590,6 @@ static int map_walk(const struct bpf_map *map,
 	bool first = true;
 	int err;
 
-	if (bpf_map__key_size(map) > WALK_MAX || bpf_map__value_size(map) > WALK_MAX)
-		return -EOVERFLOW;
 	while (budget--) {
 		err = bpf_map_get_next_key(fd, first ? NULL : key, next);
 		if (err == -ENOENT)
@@ -604,6 +605,55 @@ static int map_walk(const struct bpf_map *map,
 			return err;
 	}
 	return 0;
+}
+
+/* Calls each(key, value, ctx) for every entry of map, until it returns
+ * non-zero (returned). The flow table is read every 500 ms while a node
+ * distributes: WALK_BATCH entries a syscall (bpf_map_lookup_batch), an
+ * entry at a time only where the kernel cannot batch (refused before the
+ * first entry was handed out). */
+static int map_walk(const struct bpf_map *map,
+                    int (*each)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	size_t ksize = bpf_map__key_size(map), vsize = bpf_map__value_size(map);
+	_Alignas(8) unsigned char in[WALK_MAX], out[WALK_MAX];
+	unsigned char *keys = NULL, *values = NULL;
+	bool first = true, started = false;
+	int fd = map_fd(map), err = 0;
+
+	if (ksize > WALK_MAX || vsize > WALK_MAX)
+		return -EOVERFLOW;
+	keys = malloc(WALK_BATCH * ksize);
+	values = malloc(WALK_BATCH * vsize);
+	if (!keys || !values) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (bool done = false; !done;) {
+		__u32 count = WALK_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, values, &count, NULL);
+		if (err == -ENOENT) {
+			done = true;
+			err = 0;
+		} else if (err < 0) {
+			if (!started)
+				err = map_walk_keys(map, each, ctx);
+			goto out;
+		}
+		first = false;
+		memcpy(in, out, sizeof(in));
+		for (__u32 i = 0; i < count && !err; i++) {
+			started = true;
+			err = each(keys + i * ksize, values + i * vsize, ctx);
+		}
+		if (err)
+			goto out;
+	}
+out:
+	free(keys);
+	free(values);
+	return err;
 }
 
 struct flow_walk {
