@@ -84,11 +84,11 @@ struct diag_conn_ctx {
 	size_t cap;
 };
 
-static int diag_conn_cb(const struct nlmsghdr *nlh, void *arg)
+/* The socket a dump message describes, in *ret: 1; 0 for another kind of
+ * message (skipped); -EBADMSG when it is too short or of another family. */
+static int diag_msg(const struct nlmsghdr *nlh, const struct inet_diag_msg **ret)
 {
-	struct diag_conn_ctx *c = arg;
 	const struct inet_diag_msg *m;
-	struct diag_conn conn;
 
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 		return 0;
@@ -97,6 +97,20 @@ static int diag_conn_cb(const struct nlmsghdr *nlh, void *arg)
 	m = mnl_nlmsg_get_payload(nlh);
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
 		return -EBADMSG;
+	*ret = m;
+	return 1;
+}
+
+static int diag_conn_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct diag_conn_ctx *c = arg;
+	const struct inet_diag_msg *m;
+	struct diag_conn conn;
+	int r;
+
+	r = diag_msg(nlh, &m);
+	if (r <= 0)
+		return r;
 	if (!c->want_list) {
 		c->n++;
 		return 0;
@@ -219,14 +233,11 @@ static int diag_listen_cb(const struct nlmsghdr *nlh, void *arg)
 	const struct nlattr *tb[INET_DIAG_MAX + 1] = {0};
 	const struct inet_diag_msg *m;
 	struct diag_listener l;
+	int r;
 
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		return 0;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
-		return -EBADMSG;
-	m = mnl_nlmsg_get_payload(nlh);
-	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
-		return -EBADMSG;
+	r = diag_msg(nlh, &m);
+	if (r <= 0)
+		return r;
 	if (mnl_attr_parse(nlh, sizeof(*m), diag_listen_attr_cb, tb) < 0)
 		return -EBADMSG;
 	memset(&l, 0, sizeof(l));
