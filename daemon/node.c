@@ -740,8 +740,15 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	if (now_ms >= n->next_dist_ms) {
 		n->next_dist_ms = now_ms + DIST_MS;
-		if (distributor_tick(n->dist, n->plex, &n->facts, now_ms))
+		/* A change of this node's own distribution facts (its
+		 * listeners, its plex address) counts for its own services at
+		 * once, as it does in its displays: waiting for the
+		 * announcement to come back through corosync left a new
+		 * distributor sending everything to the others meanwhile. */
+		if (distributor_tick(n->dist, n->plex, &n->facts, now_ms)) {
 			announce_facts(n);
+			distributor_update(n->dist, n->plex, &n->facts, now_ms);
+		}
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
