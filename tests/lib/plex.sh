@@ -363,10 +363,25 @@ _plex_endpoint_up()
 	ip -n "$ns" link set eth0 address "02:d7:00:00:00:$(printf %02x "$macbyte")"
 	ip -n "$br" link set "$port" master br0 up
 	ip -n "$ns" addr add "$ip4/24" dev eth0
-	if [ "$PLEX_IPV6" = 1 ]; then
+	if [ "$PLEX_IPV6" = 1 ] && [ -n "$ip6" ]; then
 		ip -n "$ns" addr add "$ip6/64" dev eth0 nodad
 	fi
 	ip -n "$ns" link set eth0 up
+}
+
+# plex_add_host NAME IPV4 [MACBYTE]: one more host on the plex's bridge, in
+# namespace ID-NAME (removed with the plex), with IPV4/24 on its eth0 and no
+# daemon: a router, a second client.  Prints the namespace's name.
+plex_add_host()
+{
+	local name=$1 ip4=$2 macbyte=${3:-99} ns
+	[ -n "$PLEX_ID" ] || _plex_die "plex_add_host: no plex" || return 1
+	case $name in
+	'' | *[!a-z0-9]*) _plex_die "plex_add_host: name '$name': lower-case letters and digits" || return 1 ;;
+	esac
+	ns=$PLEX_ID-$name
+	_plex_endpoint_up "$name" "$ns" "$ip4" "" "$macbyte" >/dev/null || return 1
+	echo "$ns"
 }
 
 _plex_net_up()
