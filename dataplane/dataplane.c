@@ -358,6 +358,10 @@ static int target_to_map(struct dp_target *t, const struct dp_service_target *fr
 	t->family = from->plex_addr.family;
 	t->flags = from->is_local ? DP_TARGET_LOCAL : 0;
 	memcpy(t->addr, from->plex_addr.bytes, sizeof(t->addr));
+	if (from->direct && !from->is_local) {
+		t->flags |= DP_TARGET_DIRECT;
+		memcpy(t->mac, from->mac, sizeof(t->mac));
+	}
 	return 0;
 }
 
@@ -368,6 +372,9 @@ static void target_from_map(struct dp_service_target *t, const struct dp_target 
 	t->plex_addr.family = from->family;
 	memcpy(t->plex_addr.bytes, from->addr, sizeof(t->plex_addr.bytes));
 	t->is_local = from->flags & DP_TARGET_LOCAL;
+	t->direct = from->flags & DP_TARGET_DIRECT;
+	if (t->direct)
+		memcpy(t->mac, from->mac, sizeof(t->mac));
 }
 
 static void service_key(struct dp_service_key *k, const struct ipaddr *dvipa, uint16_t port)

@@ -66,6 +66,10 @@ struct dp_service_target {
 	uint32_t node_id;
 	struct ipaddr plex_addr; /* same family as the DVIPA */
 	bool is_local;           /* this node: delivered, not encapsulated */
+	/* On INTERFACE's link with a known MAC: packets go to mac unchanged
+	 * (TTL lowered) instead of encapsulated. */
+	bool direct;
+	uint8_t mac[6];
 	/* In a service: ready, not quiesced and healthy, so it keeps the
 	 * clients that have an affinity to it (TIMEDAFFINITY), even without
 	 * slots. Only this says so: a target with slots but not ready (an

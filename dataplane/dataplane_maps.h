@@ -63,6 +63,13 @@ _Static_assert(sizeof(struct dp_service_key) == 20, "dp_service_key layout");
 /* In a service's targets: ready and not quiesced, so it keeps the clients
  * that have an affinity to it (TIMEDAFFINITY), slots or not. */
 #define DP_TARGET_READY 0x02
+/* The target is on INTERFACE's link and its MAC address is known: its
+ * packets go to it unchanged, to mac (as z/OS forwards over an XCF link),
+ * instead of encapsulated (VIPAROUTE). Like a router, the distributor lowers
+ * the TTL / hop limit: a packet passed back and forth between two nodes
+ * that both think they distribute (for a moment, while the distributor
+ * moves) dies out. */
+#define DP_TARGET_DIRECT 0x04
 
 /* Where a connection goes: a node and its plex address (same family as the
  * DVIPA: IPv4 in IPv4, IPv6 in IPv6). */
@@ -72,8 +79,10 @@ struct dp_target {
 	__u8 flags; /* DP_TARGET_* */
 	__u16 pad;
 	__u8 addr[16];
+	__u8 mac[6]; /* with DP_TARGET_DIRECT: the target's MAC on INTERFACE */
+	__u16 pad2;
 };
-_Static_assert(sizeof(struct dp_target) == 24, "dp_target layout");
+_Static_assert(sizeof(struct dp_target) == 32, "dp_target layout");
 
 /* Value of `dist_services`: the targets and the dispatch table built for the
  * distribution method. A new connection takes slots[rr++ % n_slots]. */
@@ -86,7 +95,7 @@ struct dp_service {
 	struct dp_target targets[DP_MAX_TARGETS];
 	__u8 slots[DP_DISPATCH_SLOTS]; /* indexes into targets[] */
 };
-_Static_assert(sizeof(struct dp_service) == 16 + 24 * DP_MAX_TARGETS + DP_DISPATCH_SLOTS,
+_Static_assert(sizeof(struct dp_service) == 16 + 32 * DP_MAX_TARGETS + DP_DISPATCH_SLOTS,
                "dp_service layout");
 
 /* Key of `flows`, as the client sends: src = client, dst = DVIPA. */
@@ -122,7 +131,7 @@ struct dp_flow {
 	__u32 affinity_gen;
 	__u64 created_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
-_Static_assert(sizeof(struct dp_flow) == 40, "dp_flow layout");
+_Static_assert(sizeof(struct dp_flow) == 48, "dp_flow layout");
 
 /* Key of `affinity` (TIMEDAFFINITY): a client address and a service. */
 struct dp_affinity_key {
@@ -146,7 +155,7 @@ struct dp_affinity {
 	__u32 gen;
 	__u64 last_end_ns; /* when one last ended (bpf_ktime_get_ns); 0 = none yet */
 };
-_Static_assert(sizeof(struct dp_affinity) == 40, "dp_affinity layout");
+_Static_assert(sizeof(struct dp_affinity) == 48, "dp_affinity layout");
 
 /* Key of `members` and `target_dvipas`: one address. */
 struct dp_addr_key {
@@ -212,7 +221,9 @@ _Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout
 	X(AFFINITY_EXPIRED, "affinity_expired",                                                    \
 	  "SYN whose client's affinity ran out (no connection open, time passed): dispatched")     \
 	X(AFFINITY_NOT_READY, "affinity_not_ready",                                                \
-	  "SYN whose client's affinity target is no longer ready or is quiesced: dispatched")
+	  "SYN whose client's affinity target is no longer ready or is quiesced: dispatched")      \
+	X(FORWARD, "forward", "sent unchanged to a target's MAC on the link (no VIPAROUTE)")       \
+	X(TTL_EXCEEDED, "ttl_exceeded", "TTL or hop limit ran out before a target: dropped")
 
 #define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,
 enum dp_counter { DP_COUNTERS(DP_COUNTER_ENUM_) DP_CNT_MAX };

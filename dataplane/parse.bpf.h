@@ -80,6 +80,7 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 tcp_hlen; /* TCP header length with options */
 	__u8 tos;      /* IPv4 TOS, copied to the outer header */
+	__u8 ttl;      /* IPv4 TTL / IPv6 hop limit */
 	__be16 id;     /* IPv4: copied to the outer header */
 	__be16 frag_off;
 	__be16 tot_len;  /* IPv4 total length / IPv6 payload length */
@@ -102,6 +103,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
 	p->proto = ip.protocol;
 	p->l4_off = ETH_HLEN + ip.ihl * 4;
 	p->tos = ip.tos;
+	p->ttl = ip.ttl;
 	p->id = ip.id;
 	p->frag_off = ip.frag_off;
 	p->tot_len = ip.tot_len;
@@ -131,6 +133,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
 	p->family = DP_FAMILY_V6;
 	__builtin_memcpy(&p->v6_word0, &ip6, 4);
 	p->tot_len = ip6.payload_len;
+	p->ttl = ip6.hop_limit;
 	__builtin_memcpy(p->src, &ip6.saddr, 16);
 	__builtin_memcpy(p->dst, &ip6.daddr, 16);
 	nh = ip6.nexthdr;

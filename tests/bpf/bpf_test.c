@@ -508,6 +508,99 @@ static void t_local_target(void)
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_TO_LOCAL, 1);
 }
 
+/* A target on the link with a known MAC: the packet goes to it unchanged
+ * but for the MACs and the TTL (a router's hop, RFC 1812 5.3.1), its IPv4
+ * checksum still right. */
+static void direct_service(const char *dvipa, const char *target_addr)
+{
+	struct dp_service_target t[] = {target(2, target_addr, false)};
+
+	t[0].direct = true;
+	memcpy(t[0].mac, mac_t2, sizeof(t[0].mac));
+	CHECK_INT(dp_service_set(dp, (struct ipaddr[]){ip(dvipa)}, 80, t, 1, NULL, 0), 0);
+}
+
+/* The frame the distributor must send for segment s forwarded directly:
+ * the TTL one lower, to the target's MAC from ours. */
+static void forwarded(struct pkt *want, struct seg s)
+{
+	uint8_t ipb[PKT_MAX];
+	size_t n;
+
+	s.ttl = (uint8_t)((s.ttl ? s.ttl : 64) - 1);
+	n = pkt_segment(ipb, &s);
+	pkt_frame(want, mac_t2, mac_node, ipb, n);
+}
+
+static void t_direct4(void)
+{
+	struct pkt in, want;
+	struct result r;
+	struct seg s;
+
+	direct_service("10.0.0.14", T2_4);
+	syn4(&s, 40030);
+	s.dst = "10.0.0.14";
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	forwarded(&want, s);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_INT(r.out.b[14 + 8], 63);
+	CHECK_INT(pkt_csum(r.out.b + 14, 20, 0), 0);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_FORWARD, 1);
+	/* The flow keeps the way: its next packet goes the same way. */
+	s.flags = TH_ACK;
+	s.payload = 100;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	forwarded(&want, s);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FORWARD, 1);
+}
+
+static void t_direct6(void)
+{
+	struct pkt in, want;
+	struct result r;
+	struct seg s = {.family = 6,
+	                .src = CLIENT6,
+	                .dst = "fd00::14",
+	                .sport = 40031,
+	                .dport = 80,
+	                .flags = TH_SYN,
+	                .ttl = 2};
+
+	direct_service("fd00::14", T2_6);
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	forwarded(&want, s);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_INT(r.out.b[14 + 7], 1);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_FORWARD, 1);
+}
+
+/* A packet whose TTL would run out dies here, like at a router: what ends
+ * a packet passed back and forth between two nodes that both think they
+ * distribute, for a moment while the distributor moves. */
+static void t_direct_ttl(void)
+{
+	struct result r;
+	struct pkt in;
+	struct seg s;
+
+	direct_service("10.0.0.14", T2_4);
+	syn4(&s, 40032);
+	s.dst = "10.0.0.14";
+	s.ttl = 1;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_SHOT);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_TTL_EXCEEDED, 1);
+}
+
 static void t_ipv4_options(void)
 {
 	static const uint8_t nops[4] = {1, 1, 1, 0};
@@ -1988,6 +2081,9 @@ static const struct test_case cases[] = {
     {"syn_no_target", t_syn_no_target},
     {"round_robin", t_round_robin},
     {"local_target", t_local_target},
+    {"direct4", t_direct4},
+    {"direct6", t_direct6},
+    {"direct_ttl", t_direct_ttl},
     {"ipv4_options", t_ipv4_options},
     {"fragments", t_fragments},
     {"malformed", t_malformed},

@@ -72,7 +72,7 @@ size_t pkt_segment(uint8_t *buf, const struct seg *s)
 		put16(buf + 2, (uint16_t)len);
 		put16(buf + 4, s->id);
 		put16(buf + 6, s->frag ? s->frag : 0x4000);
-		buf[8] = 64;
+		buf[8] = s->ttl ? s->ttl : 64;
 		buf[9] = 6;
 		memcpy(buf + 12, src, 4);
 		memcpy(buf + 16, dst, 4);
@@ -86,7 +86,7 @@ size_t pkt_segment(uint8_t *buf, const struct seg *s)
 		put32(buf, 6u << 28 | (uint32_t)s->tos << 20 | (s->flow_label & 0xfffff));
 		put16(buf + 4, (uint16_t)(len - 40));
 		buf[6] = s->ext_len ? s->ext_first : 6;
-		buf[7] = 64;
+		buf[7] = s->ttl ? s->ttl : 64;
 		memcpy(buf + 8, src, 16);
 		memcpy(buf + 24, dst, 16);
 		if (s->ext_len)

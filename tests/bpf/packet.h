@@ -36,6 +36,7 @@ struct seg {
 	uint16_t frag;      /* host order: DF/MF and offset; 0 = DF only */
 	uint16_t id;
 	uint8_t tos;
+	uint8_t ttl; /* IPv4 TTL / IPv6 hop limit; 0 = 64 */
 	/* IPv6: extension headers, already chained; the last one's next
 	 * header must be TCP (6); ext_first is the fixed header's next. */
 	const uint8_t *ext;
