@@ -5,7 +5,8 @@
 #
 #   client 10.77.0.100 / fd77::100
 #   n1     10.77.0.1   / fd77::1    DVIPA on eth0: distributes, delivers locally
-#   n2     10.77.0.2   / fd77::2    DVIPA on lo (arp_ignore=1): decapsulates
+#   n2     10.77.0.2   / fd77::2    DVIPA on lo (arp_ignore=1): decapsulates,
+#                                   or receives directly forwarded packets
 #   n3     10.77.0.3   / fd77::3    DVIPA on lo
 #   DVIPA  10.77.0.10  / fd77::10   port 8080: n1, n2, n3 round robin;
 #                                   ports 9000, 9001, 5201: n2 only
@@ -331,6 +332,51 @@ got=$(ip netns exec $C timeout 5 socat -t 4 -T 4 STDIO TCP:$DVIPA4:9000 <"$DATA"
 check "without the MSS clamp, full-size segments are dropped as too_big" \
 	[ "$got" != "$SUM" -a "$(counter $N1 too_big)" -gt 0 ]
 dpctl $N2 mss 1500
+
+# ---- direct forwarding ------------------------------------------------------
+
+# Targets on the link whose MAC the distributor knows get the packets
+# unchanged (TTL lowered), not encapsulated: what dvipad programs when no
+# VIPAROUTE names the target.
+mac_of() {
+	ip netns exec $1 cat /sys/class/net/eth0/address
+}
+M2=$(mac_of $N2)
+M3=$(mac_of $N3)
+dpctl $N1 service set $DVIPA4 8080 1,$V4.1,local 2,$V4.2,m$M2 3,$V4.3,m$M3
+dpctl $N1 service set $DVIPA6 8080 1,$V6:1,local 2,$V6:2,m$M2 3,$V6:3,m$M3
+for port in 9000 9001 5201; do
+	dpctl $N1 service set $DVIPA4 $port 2,$V4.2,m$M2
+	dpctl $N1 service set $DVIPA6 $port 2,$V6:2,m$M2
+done
+enc0=$(counter $N1 encap)
+fwd0=$(counter $N1 forward)
+dec2=$(counter $N2 decap)
+dec3=$(counter $N3 decap)
+got=$(spread $DVIPA4)
+diag "direct, IPv4, 90 connections: $got"
+check "direct, IPv4: 90 connections spread round robin, 30 per node" [ "$got" = "n1 30 n2 30 n3 30 " ]
+got=$(spread "[$DVIPA6]")
+diag "direct, IPv6, 90 connections: $got"
+check "direct, IPv6: 90 connections spread round robin, 30 per node" [ "$got" = "n1 30 n2 30 n3 30 " ]
+check "n1 forwarded them to the targets' MACs, nothing encapsulated" \
+	[ "$(counter $N1 forward)" -ge $((fwd0 + 240)) -a "$(counter $N1 encap)" = "$enc0" ]
+check "n2 and n3 received them without decapsulating" \
+	[ "$(counter $N2 decap)" = "$dec2" -a "$(counter $N3 decap)" = "$dec3" ]
+flows=$(dpctl $N1 flows | grep " $DVIPA4 8080 " | grep -c " direct") || true
+check "n1 lists its direct connections as such ($flows)" [ "$flows" -ge 60 ]
+bulk "direct, offloads off"
+for ns in $C $NODES; do
+	ip netns exec $ns ethtool -K eth0 tso on gso on 2>/dev/null
+done
+for i in 1 2 3 4; do
+	ip netns exec $BR ethtool -K v$i tso on gso on 2>/dev/null
+done
+bulk "direct, offloads on"
+perf "direct, offloads on"
+check "direct: nothing encapsulated, dropped or out of TTL on n1" \
+	[ "$(counter $N1 encap)" = "$enc0" -a "$(counter $N1 encap_error)" = 0 -a \
+		"$(counter $N1 ttl_exceeded)" = 0 ]
 
 # ---- decapsulation only from members ----------------------------------------
 

@@ -9,7 +9,7 @@
  *   dp_ctl -p PINDIR mss MTU
  *   dp_ctl -p PINDIR member add ADDR ID | member del ADDR
  *   dp_ctl -p PINDIR service set DVIPA PORT TARGET...
- *                                TARGET = ID,PLEXADDR[,local][,wWEIGHT]
+ *                                TARGET = ID,PLEXADDR[,local][,mMAC][,wWEIGHT]
  *   dp_ctl -p PINDIR service del DVIPA PORT
  *   dp_ctl -p PINDIR service affinity DVIPA PORT SECONDS   (TIMEDAFFINITY)
  *   dp_ctl -p PINDIR dvipa add|del DVIPA
@@ -33,18 +33,19 @@
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: dp_ctl [-p PINDIR] [-r] COMMAND ...\n"
-	        "  attach IFNAME | detach IFNAME\n"
-	        "  node ID PLEX4|- [PLEX6|-]\n"
-	        "  mss MTU\n"
-	        "  member add ADDR ID | member del ADDR\n"
-	        "  service set DVIPA PORT ID,PLEXADDR[,local][,wWEIGHT]... | service del DVIPA "
-	        "PORT\n"
-	        "  service affinity DVIPA PORT SECONDS\n"
-	        "  dvipa add|del DVIPA\n"
-	        "  portblock set DVIPA BLOCK TARGET | portblock del DVIPA BLOCK\n"
-	        "  counters [NAME] | flows | affinities | retarget FROM_ID [TARGET]\n");
+	fprintf(
+	    stderr,
+	    "usage: dp_ctl [-p PINDIR] [-r] COMMAND ...\n"
+	    "  attach IFNAME | detach IFNAME\n"
+	    "  node ID PLEX4|- [PLEX6|-]\n"
+	    "  mss MTU\n"
+	    "  member add ADDR ID | member del ADDR\n"
+	    "  service set DVIPA PORT ID,PLEXADDR[,local][,mMAC][,wWEIGHT]... | service del DVIPA "
+	    "PORT\n"
+	    "  service affinity DVIPA PORT SECONDS\n"
+	    "  dvipa add|del DVIPA\n"
+	    "  portblock set DVIPA BLOCK TARGET | portblock del DVIPA BLOCK\n"
+	    "  counters [NAME] | flows | affinities | retarget FROM_ID [TARGET]\n");
 	exit(2);
 }
 
@@ -87,12 +88,13 @@ static unsigned long number(const char *text, unsigned long max)
 	return v;
 }
 
-/* ID,PLEXADDR[,local][,wWEIGHT] */
+/* ID,PLEXADDR[,local][,mMAC][,wWEIGHT] */
 static struct dp_service_target parse_target(const char *text, unsigned *ret_weight)
 {
 	struct dp_service_target t = {0};
 	char *copy = strdup(text), *save = NULL, *tok;
 	unsigned weight = 1;
+	int len = 0;
 
 	if (!copy)
 		die("out of memory");
@@ -109,6 +111,11 @@ static struct dp_service_target parse_target(const char *text, unsigned *ret_wei
 			t.is_local = true;
 		else if (tok[0] == 'w')
 			weight = (unsigned)number(tok + 1, 100);
+		else if (tok[0] == 'm' &&
+		         sscanf(tok + 1, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &t.mac[0],
+		                &t.mac[1], &t.mac[2], &t.mac[3], &t.mac[4], &t.mac[5], &len) == 6 &&
+		         tok[1 + len] == '\0')
+			t.direct = true;
 		else
 			die("bad target option '%s'", tok);
 	}
@@ -123,10 +130,11 @@ static int print_flow(const struct dp_flow_info *f, void *data)
 	char c[IPADDR_STRLEN], d[IPADDR_STRLEN], t[IPADDR_STRLEN];
 
 	(void)data;
-	printf("%s %u %s %u node %u %s%s%s\n", ipaddr_format(&f->client, c, sizeof(c)),
+	printf("%s %u %s %u node %u %s%s%s%s\n", ipaddr_format(&f->client, c, sizeof(c)),
 	       f->client_port, ipaddr_format(&f->dvipa, d, sizeof(d)), f->dvipa_port,
 	       f->target.node_id, ipaddr_format(&f->target.plex_addr, t, sizeof(t)),
-	       f->target.is_local ? " local" : "", f->closing ? " closing" : "");
+	       f->target.is_local ? " local" : "", f->target.direct ? " direct" : "",
+	       f->closing ? " closing" : "");
 	return 0;
 }
 
