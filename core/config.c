@@ -25,9 +25,9 @@ enum config_stmt {
 	CONFIG_STMT_VIPARANGE,
 	CONFIG_STMT_VIPADISTRIBUTE,
 	CONFIG_STMT_VIPADELETE,
-	/* z/OS VIPADYNAMIC statements dvipa does not have: they still end the
-	 * statement before them so that their operands are not misread. */
 	CONFIG_STMT_VIPAROUTE,
+	/* A z/OS VIPADYNAMIC statement dvipa does not have: it still ends the
+	 * statement before it so that its operands are not misread. */
 	CONFIG_STMT_VIPASMPARMS,
 	CONFIG_STMT_MAX
 };
@@ -171,7 +171,7 @@ int config_addr(const struct lexer_token *t, struct ipaddr *a)
 	return ipaddr_parse(buf, a);
 }
 
-static bool config_mask(const struct lexer_token *t, uint8_t *len)
+bool config_mask(const struct lexer_token *t, uint8_t *len)
 {
 	char buf[IPADDR_STRLEN];
 
@@ -268,8 +268,7 @@ static void config_clear_host_bits(struct ipaddr *a, unsigned plen)
 		a->bytes[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
 }
 
-/* Why the address cannot be a DVIPA, or NULL when it can. */
-static const char *config_unusable(const struct ipaddr *a)
+const char *config_unusable(const struct ipaddr *a)
 {
 	const uint8_t *b = a->bytes;
 	static const uint8_t zero[16];
@@ -375,6 +374,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->n_dists; i++)
 		config_clear_dist(&c->dists[i]);
 	free(c->dists);
+	free(c->viaroutes);
 	free(c->ranges);
 	free(c->vipas);
 	free(c);
@@ -805,6 +805,8 @@ static void config_run(struct config_parser *p, const struct lexer_tokens *toks)
 			config_stmt_vipadelete(p, &s);
 			break;
 		case CONFIG_STMT_VIPAROUTE:
+			config_viaroute_stmt(p, &s);
+			break;
 		case CONFIG_STMT_VIPASMPARMS:
 			config_err(p, t, "a z/OS statement that dvipa does not support");
 			break;

@@ -7,6 +7,7 @@
  *     VIPABACKUP 100 10.0.0.11
  *     VIPARANGE DEFINE MOVEABLE NONDISRUPTIVE 255.255.255.0 10.0.1.0
  *     VIPADISTRIBUTE DEFINE DISTMETHOD ROUNDROBIN 10.0.0.10 PORT 80 443 DESTIP ALL
+ *     VIPAROUTE DEFINE 192.168.1.2
  *   ENDVIPADYNAMIC
  * The parser is pure (no I/O): the caller reads the file. */
 #ifndef DVIPA_CORE_CONFIG_H
@@ -34,6 +35,7 @@
 #define CONFIG_PORTS_MAX             64   /* PORT entries of one VIPADISTRIBUTE */
 #define CONFIG_DEST_MAX              32 /* DESTIP addresses of one VIPADISTRIBUTE: a plex's size */
 #define CONFIG_HOTSTANDBY_BACKUP_MAX 31
+#define CONFIG_VIAROUTE_MAX          32 /* VIPAROUTE DEFINE targets: a plex's size */
 
 /* Where a statement or word stands in the file, 1-based. */
 struct config_pos {
@@ -114,6 +116,15 @@ struct config_dist {
 	struct config_pos pos;
 };
 
+/* VIPAROUTE DEFINE of one target: a distributing node encapsulates the
+ * connections it hands to this target even when the target is on its own
+ * link, where it would otherwise forward them unchanged to the target's MAC
+ * address. */
+struct config_viaroute {
+	struct ipaddr addr; /* the target's plex address */
+	struct config_pos pos;
+};
+
 struct config {
 	char interface[CONFIG_IFNAME_MAX];
 	size_t n_vipas;
@@ -122,6 +133,9 @@ struct config {
 	struct config_range *ranges;
 	size_t n_dists;
 	struct config_dist *dists;
+	bool viaroute_all; /* VIPAROUTE DEFINE ALL: encapsulate to every target */
+	size_t n_viaroutes;
+	struct config_viaroute *viaroutes; /* never given together with ALL */
 };
 
 struct config_error {
@@ -153,6 +167,11 @@ char *config_error_format(const struct config_error *e, const char *file, char *
 const struct config_vipa *config_find_vipa(const struct config *c, const struct ipaddr *a);
 const struct config_dist *config_find_dist(const struct config *c, const struct ipaddr *a,
                                            uint16_t port);
+
+/* Whether a distributing node encapsulates the connections it hands to the
+ * target with this plex address (VIPAROUTE DEFINE ALL, or of that address).
+ * False for a NULL config. */
+bool config_viaroute(const struct config *c, const struct ipaddr *target_plex_addr);
 
 /* The keyword spelling: "ROUNDROBIN", "IMMEDIATE"; UNSET is "NONE"; "?" when
  * out of range. */

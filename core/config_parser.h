@@ -1,6 +1,7 @@
 /* Internals shared by the profile parser's files (core/config.c, which holds
- * the statements and the model, and core/config_dist.c, which holds
- * VIPADISTRIBUTE). Not an interface for anything else. */
+ * the statements and the model, core/config_dist.c, which holds
+ * VIPADISTRIBUTE, and core/config_viaroute.c, which holds VIPAROUTE). Not an
+ * interface for anything else. */
 #ifndef DVIPA_CORE_CONFIG_PARSER_H
 #define DVIPA_CORE_CONFIG_PARSER_H
 
@@ -18,13 +19,14 @@ struct config_keyword {
 
 struct config_parser {
 	struct config *c;
-	size_t cap_vipas, cap_ranges, cap_dists;
+	size_t cap_vipas, cap_ranges, cap_dists, cap_viaroutes;
 	struct config_error *errv;
 	size_t n_err, cap_err;
 	bool stop;   /* CONFIG_ERRORS_MAX reached */
 	bool no_mem; /* an allocation failed: the parse ends with -ENOMEM */
 	bool in_block, block_seen, have_interface;
 	const struct lexer_token *block_kw, *interface_kw;
+	const struct lexer_token *viaroute_all; /* the ALL of the VIPAROUTE DEFINE ALL */
 	struct config_pos end;
 };
 
@@ -74,6 +76,11 @@ bool config_has(const struct lexer_token *t, char ch);
 bool config_zos_option(const struct lexer_token *t);
 /* A bare address: 0 or -EINVAL. */
 int config_addr(const struct lexer_token *t, struct ipaddr *a);
+/* A dotted IPv4 mask with contiguous ones; its prefix length in *len. */
+bool config_mask(const struct lexer_token *t, uint8_t *len);
+/* Why the address cannot be a DVIPA (nor any node's unicast address), or
+ * NULL when it can. */
+const char *config_unusable(const struct ipaddr *a);
 /* Report a word past a statement's last operand: "STMT WHAT". */
 void config_extra(struct config_parser *p, const struct lexer_token *t, const char *stmt,
                   const char *what);
@@ -88,5 +95,7 @@ void config_clear_dist(struct config_dist *d);
 
 /* VIPADISTRIBUTE (core/config_dist.c). */
 void config_dist_stmt(struct config_parser *p, struct config_words *s);
+/* VIPAROUTE (core/config_viaroute.c). */
+void config_viaroute_stmt(struct config_parser *p, struct config_words *s);
 
 #endif

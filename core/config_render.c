@@ -171,6 +171,14 @@ static void config_render_text(struct config_render_buf *b, const struct config 
 	}
 	if (!c->n_dists)
 		config_render_put(b, "    None\n");
+	config_render_put(b, "  VIPA Route:\n");
+	if (c->viaroute_all)
+		config_render_put(b, "    TargetIp: ALL\n");
+	for (size_t i = 0; i < c->n_viaroutes; i++)
+		config_render_put(b, "    TargetIp: %s\n",
+		                  ipaddr_format(&c->viaroutes[i].addr, a, sizeof(a)));
+	if (!c->viaroute_all && !c->n_viaroutes)
+		config_render_put(b, "    None\n");
 }
 
 /* The interface name is printable ASCII without '/' or ':' (the parser checks
@@ -253,6 +261,11 @@ static void config_render_json(struct config_render_buf *b, const struct config 
 		}
 		config_render_put(b, "]}");
 	}
+	config_render_put(b, "],\"vipa_route_all\":%s,\"vipa_route\":[",
+	                  c->viaroute_all ? "true" : "false");
+	for (size_t i = 0; i < c->n_viaroutes; i++)
+		config_render_put(b, "%s{\"addr\":\"%s\"}", i ? "," : "",
+		                  ipaddr_format(&c->viaroutes[i].addr, a, sizeof(a)));
 	config_render_put(b, "]}\n");
 }
 

@@ -71,6 +71,14 @@ static const char *dump_config(struct dump *d, const struct config *c)
 			         x->backup_rank, x->pos.line, x->pos.col);
 		}
 	}
+	if (c->viaroute_all)
+		dump_put(d, "VIAROUTE ALL\n");
+	for (size_t i = 0; i < c->n_viaroutes; i++) {
+		const struct config_viaroute *r = &c->viaroutes[i];
+
+		dump_put(d, "VIAROUTE %s @%u:%u\n", ipaddr_format(&r->addr, a, sizeof(a)),
+		         r->pos.line, r->pos.col);
+	}
 	return d->s;
 }
 
@@ -188,6 +196,25 @@ static const struct good_case good_cases[] = {
      "if=eth0\n"
      "BAK 10.0.0.1/1 given=1 rank=1 mov=NONE @3:22\n"
      "BAK 128.0.0.1/32 given=0 rank=5 mov=NONE @4:14\n"},
+    {"viaroute all", "INTERFACE eth0\nVIPADYNAMIC\nviparoute define all\nENDVIPADYNAMIC\n",
+     "if=eth0\nVIAROUTE ALL\n"},
+    {"viaroute ipv4", "INTERFACE eth0\nVIPADYNAMIC\nVIPAROUTE DEFINE 192.168.1.2\nENDVIPADYNAMIC\n",
+     "if=eth0\nVIAROUTE 192.168.1.2 @3:18\n"},
+    {"viaroute ipv6",
+     "INTERFACE eth0\nVIPADYNAMIC\nVIPAROUTE DEFINE 2001:DB8:F::2\nENDVIPADYNAMIC\n",
+     "if=eth0\nVIAROUTE 2001:db8:f::2 @3:18\n"},
+    /* Two targets, across lines, with the distribution they serve. */
+    {"viaroute two targets",
+     "INTERFACE eth0\nVIPADYNAMIC\n"
+     "VIPADEFINE 255.255.255.0 10.0.0.10\n"
+     "VIPAROUTE DEFINE 192.168.1.2 VIPAROUTE\n  DEFINE\n  192.168.1.3\n"
+     "VIPADISTRIBUTE 10.0.0.10 PORT 80 DESTIP ALL\n"
+     "ENDVIPADYNAMIC\n",
+     "if=eth0\n"
+     "DEF 10.0.0.10/24 given=1 rank=255 mov=IMMEDIATE @3:26\n"
+     "DIST 10.0.0.10 BASEWLM sp=0 ta=0 all=1 @7:16 ports 80-80\n"
+     "VIAROUTE 192.168.1.2 @4:18\n"
+     "VIAROUTE 192.168.1.3 @6:3\n"},
 };
 
 TEST(config_good_profiles)
@@ -318,6 +345,73 @@ static const struct bad_case bad_cases[] = {
     {"VIPA\nINTERFACE eth0\nVIPADEFINES\n",
      "1:1: 'VIPA' not a statement: expected INTERFACE, VIPADYNAMIC or a VIPA statement\n"
      "3:1: 'VIPADEFINES' not a statement keyword\n"},
+    /* VIPASMPARMS is still refused. */
+    {PRE "VIPASMPARMS SMMCAST 10.0.0.10\n" POST,
+     "3:1: 'VIPASMPARMS' a z/OS statement that dvipa does not support\n"},
+    /* VIPAROUTE: its words, each error in its statement. */
+    {"INTERFACE eth0\nVIPAROUTE DEFINE ALL\nVIPADYNAMIC\nENDVIPADYNAMIC\n",
+     "2:1: 'VIPAROUTE' VIPAROUTE belongs inside the VIPADYNAMIC block\n"},
+    {PRE "VIPAROUTE\n"
+         "VIPAROUTE DELETE 192.168.1.2\n"
+         "VIPAROUTE DEL ALL\n"
+         "VIPAROUTE ADD 192.168.1.2\n"
+         "VIPAROUTE VIPAFOO\n"
+         "VIPAROUTE DEFINE\n"
+         "VIPAROUTE DEFINE ALL 192.168.1.2\n"
+         "VIPAROUTE DEFINE 192.168.1.2 WEIGHT\n"
+         "VIPAROUTE DEFINE 10.1.1.1 192.168.1.2\n"
+         "VIPAROUTE DEFINE 255.255.255.0 192.168.1.2\n" POST,
+     "3:1: 'VIPAROUTE' VIPAROUTE needs DEFINE and ALL or a target's plex address\n"
+     "4:11: 'DELETE' dvipa has no VIPAROUTE DELETE: remove the statement and reload the "
+     "profile\n"
+     "5:11: 'DEL' VIPAROUTE needs DEFINE before ALL or a target's plex address\n"
+     "6:11: 'ADD' VIPAROUTE needs DEFINE before ALL or a target's plex address\n"
+     "7:11: 'VIPAFOO' not a statement keyword\n"
+     "8:11: 'DEFINE' VIPAROUTE DEFINE needs ALL or a target's plex address\n"
+     "9:22: '192.168.1.2' VIPAROUTE DEFINE ALL takes nothing after ALL\n"
+     "10:30: 'WEIGHT' VIPAROUTE DEFINE takes one address: the target's plex address\n"
+     "11:27: '192.168.1.2' VIPAROUTE DEFINE takes one address, the target's plex address "
+     "(not z/OS's dynamic XCF address and target address)\n"
+     "12:18: '255.255.255.0' VIPAROUTE takes no mask: write the target's plex address "
+     "alone\n"},
+    {PRE "VIPAROUTE DEFINE 192.168.1.2/32\n"
+         "VIPAROUTE DEFINE 2001:db8::2/64\n"
+         "VIPAROUTE DEFINE host2\n"
+         "VIPAROUTE DEFINE TIER1\n"
+         "VIPAROUTE DEFINE 224.0.0.1\n"
+         "VIPAROUTE DEFINE 127.0.0.1\n"
+         "VIPAROUTE DEFINE 0.0.0.0\n"
+         "VIPAROUTE DEFINE 255.255.255.255\n"
+         "VIPAROUTE DEFINE ff02::1\n"
+         "VIPAROUTE DEFINE fe80::1\n"
+         "VIPAROUTE DEFINE ::\n" POST,
+     "3:18: '192.168.1.2/32' the target's plex address is written without /LEN\n"
+     "4:18: '2001:db8::2/64' the target's plex address is written without /LEN\n"
+     "5:18: 'host2' not ALL or an IP address\n"
+     "6:18: 'TIER1' a z/OS option that dvipa does not support\n"
+     "7:18: '224.0.0.1' not usable as a target's plex address: a multicast address\n"
+     "8:18: '127.0.0.1' not usable as a target's plex address: a loopback address\n"
+     "9:18: '0.0.0.0' not usable as a target's plex address: in 0.0.0.0/8 (this network)\n"
+     "10:18: '255.255.255.255' not usable as a target's plex address: a reserved or "
+     "broadcast address\n"
+     "11:18: 'ff02::1' not usable as a target's plex address: a multicast address\n"
+     "12:18: 'fe80::1' not usable as a target's plex address: a link-local address\n"
+     "13:18: '::' not usable as a target's plex address: the unspecified address\n"},
+    {PRE "VIPAROUTE DEFINE 192.168.1.2\n"
+         "VIPAROUTE DEFINE 2001:db8::2\n"
+         "VIPAROUTE DEFINE 192.168.1.2\n"
+         "VIPAROUTE DEFINE 2001:DB8:0::2\n" POST,
+     "5:18: '192.168.1.2' already in a VIPAROUTE DEFINE at line 3\n"
+     "6:18: '2001:DB8:0::2' already in a VIPAROUTE DEFINE at line 4\n"},
+    {PRE "VIPAROUTE DEFINE ALL\n"
+         "VIPAROUTE DEFINE ALL\n"
+         "VIPAROUTE DEFINE 192.168.1.2\n" POST,
+     "4:18: 'ALL' VIPAROUTE DEFINE ALL is given twice (first at line 3)\n"
+     "5:18: '192.168.1.2' VIPAROUTE DEFINE ALL at line 3 already covers every target\n"},
+    {PRE "VIPAROUTE DEFINE 192.168.1.2\n"
+         "VIPAROUTE DEFINE ALL\n" POST,
+     "4:18: 'ALL' VIPAROUTE DEFINE ALL already covers every target (a VIPAROUTE DEFINE of "
+     "one is at line 3)\n"},
 
 };
 
@@ -399,6 +493,8 @@ static const char render_profile[] =
     "    DESTIP 192.168.1.1 WEIGHT 30 192.168.1.2\n"
     "  VIPADISTRIBUTE DISTMETHOD HOTSTANDBY 2001:db8::10 PORT 22\n"
     "    DESTIP 2001:db8:f::1 PREFERRED 2001:db8:f::2 BACKUP 50\n"
+    "  VIPAROUTE DEFINE 192.168.1.2\n"
+    "  VIPAROUTE DEFINE 2001:db8:f::2\n"
     "ENDVIPADYNAMIC\n";
 
 TEST(config_render_text)
@@ -430,7 +526,10 @@ TEST(config_render_text)
 	             "    Dest: 2001:db8::10  Port: 22\n"
 	             "      DistMethod: HOTSTANDBY  SysPt: No  TimAff: No\n"
 	             "      DestIP: 2001:db8:f::1  SrvType: PREFERRED\n"
-	             "      DestIP: 2001:db8:f::2  SrvType: BACKUP  Rank: 050\n");
+	             "      DestIP: 2001:db8:f::2  SrvType: BACKUP  Rank: 050\n"
+	             "  VIPA Route:\n"
+	             "    TargetIp: 192.168.1.2\n"
+	             "    TargetIp: 2001:db8:f::2\n");
 	free(s);
 	config_free(c);
 }
@@ -470,7 +569,9 @@ TEST(config_render_json)
 	       "\"destip_all\":false,\"destips\":["
 	       "{\"addr\":\"2001:db8:f::1\",\"weight\":10,\"preferred\":true,\"backup_rank\":0},"
 	       "{\"addr\":\"2001:db8:f::2\",\"weight\":10,\"preferred\":false,"
-	       "\"backup_rank\":50}]}]}\n");
+	       "\"backup_rank\":50}]}],"
+	       "\"vipa_route_all\":false,"
+	       "\"vipa_route\":[{\"addr\":\"192.168.1.2\"},{\"addr\":\"2001:db8:f::2\"}]}\n");
 	free(s);
 	config_free(c);
 	errno = 0;
@@ -486,12 +587,35 @@ TEST(config_render_empty)
 	CHECK_INT(config_parse(text, strlen(text), &c, NULL), 0);
 	s = config_render(c, true);
 	CHECK_STR(s, "{\"interface\":\"e\\\"q\\\\\",\"vipa_define\":[],\"vipa_backup\":[],"
-	             "\"vipa_range\":[],\"vipa_distribute\":[]}\n");
+	             "\"vipa_range\":[],\"vipa_distribute\":[],\"vipa_route_all\":false,"
+	             "\"vipa_route\":[]}\n");
 	free(s);
 	s = config_render(c, false);
 	CHECK_STR(s, "Dynamic VIPA Configuration:\n  Interface: e\"q\\\n"
 	             "  VIPA Define:\n    None\n  VIPA Backup:\n    None\n"
-	             "  VIPA Range:\n    None\n  VIPA Distribute:\n    None\n");
+	             "  VIPA Range:\n    None\n  VIPA Distribute:\n    None\n"
+	             "  VIPA Route:\n    None\n");
+	free(s);
+	config_free(c);
+}
+
+TEST(config_render_viaroute_all)
+{
+	const char *text = "INTERFACE eth0\nVIPADYNAMIC\nVIPAROUTE DEFINE ALL\nENDVIPADYNAMIC\n";
+	struct config *c = NULL;
+	char *s;
+
+	CHECK_INT(config_parse(text, strlen(text), &c, NULL), 0);
+	s = config_render(c, true);
+	CHECK_STR(s, "{\"interface\":\"eth0\",\"vipa_define\":[],\"vipa_backup\":[],"
+	             "\"vipa_range\":[],\"vipa_distribute\":[],\"vipa_route_all\":true,"
+	             "\"vipa_route\":[]}\n");
+	free(s);
+	s = config_render(c, false);
+	CHECK_STR(s, "Dynamic VIPA Configuration:\n  Interface: eth0\n"
+	             "  VIPA Define:\n    None\n  VIPA Backup:\n    None\n"
+	             "  VIPA Range:\n    None\n  VIPA Distribute:\n    None\n"
+	             "  VIPA Route:\n    TargetIp: ALL\n");
 	free(s);
 	config_free(c);
 }
@@ -526,6 +650,72 @@ TEST(config_lookups)
 	CHECK(config_find_vipa(c, &a) == NULL);
 	CHECK(config_find_vipa(NULL, &a) == NULL && config_find_dist(NULL, &a, 1) == NULL);
 	config_free(c);
+}
+
+TEST(config_viaroute_lookup)
+{
+	const char *all = "INTERFACE eth0\nVIPADYNAMIC\nVIPAROUTE DEFINE ALL\nENDVIPADYNAMIC\n";
+	struct config *c = NULL;
+	struct ipaddr a;
+
+	/* Listed targets only; an address of the other family never matches. */
+	CHECK_INT(config_parse(render_profile, strlen(render_profile), &c, NULL), 0);
+	CHECK(!c->viaroute_all && c->n_viaroutes == 2);
+	ipaddr_parse("192.168.1.2", &a);
+	CHECK(config_viaroute(c, &a));
+	ipaddr_parse("2001:db8:f::2", &a);
+	CHECK(config_viaroute(c, &a));
+	ipaddr_parse("192.168.1.1", &a);
+	CHECK(!config_viaroute(c, &a));
+	ipaddr_parse("::ffff:192.168.1.2", &a);
+	CHECK(!config_viaroute(c, &a));
+	CHECK(!config_viaroute(NULL, &a));
+	config_free(c);
+	/* ALL: every target. */
+	c = NULL;
+	CHECK_INT(config_parse(all, strlen(all), &c, NULL), 0);
+	CHECK(c->viaroute_all && c->n_viaroutes == 0 && c->viaroutes == NULL);
+	CHECK(config_viaroute(c, &a));
+	ipaddr_parse("10.9.9.9", &a);
+	CHECK(config_viaroute(c, &a));
+	config_free(c);
+	/* Neither: no target. */
+	c = NULL;
+	CHECK_INT(config_parse("INTERFACE eth0\n", 15, &c, NULL), 0);
+	CHECK(!config_viaroute(c, &a));
+	config_free(c);
+}
+
+/* A plex has at most CONFIG_VIAROUTE_MAX nodes: one VIPAROUTE more is an
+ * error at that address, and the parse goes on to report later errors. */
+TEST(config_viaroute_limit)
+{
+	char text[4096];
+	struct config_errors e;
+	struct config *c = NULL;
+	size_t len = 0;
+
+	len += (size_t)snprintf(text, sizeof(text), "INTERFACE eth0\nVIPADYNAMIC\n");
+	for (int i = 1; i <= CONFIG_VIAROUTE_MAX; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		                        "VIPAROUTE DEFINE 192.168.1.%d\n", i);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "ENDVIPADYNAMIC\n");
+	CHECK_INT(config_parse(text, len, &c, &e), 0);
+	CHECK_INT(c->n_viaroutes, CONFIG_VIAROUTE_MAX);
+	CHECK_INT(c->viaroutes[CONFIG_VIAROUTE_MAX - 1].pos.line, CONFIG_VIAROUTE_MAX + 2);
+	config_free(c);
+	len -= strlen("ENDVIPADYNAMIC\n");
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	                        "VIPAROUTE DEFINE 192.168.2.1\nVIPAROUTE DEFINE 192.168.1.1\n"
+	                        "ENDVIPADYNAMIC\n");
+	c = NULL;
+	CHECK_INT(config_parse(text, len, &c, &e), -EINVAL);
+	CHECK(c == NULL);
+	CHECK_INT(e.n, 2);
+	CHECK_INT(e.v[0].pos.line, CONFIG_VIAROUTE_MAX + 3);
+	CHECK_STR(e.v[0].message, "more than 32 VIPAROUTE targets (a plex has at most 32 nodes)");
+	CHECK_STR(e.v[1].message, "already in a VIPAROUTE DEFINE at line 3");
+	config_errors_clear(&e);
 }
 
 TEST(config_lexer)
@@ -586,6 +776,13 @@ static void check_invariants(const struct config *c)
 			CHECK(d->dests[j].addr.family == d->addr.family);
 			CHECK(d->dests[j].weight >= 1 && d->dests[j].weight <= CONFIG_WEIGHT_MAX);
 		}
+	}
+	CHECK(!(c->viaroute_all && c->n_viaroutes));
+	CHECK(c->n_viaroutes <= CONFIG_VIAROUTE_MAX);
+	for (size_t i = 0; i < c->n_viaroutes; i++) {
+		CHECK(config_viaroute(c, &c->viaroutes[i].addr));
+		for (size_t j = 0; j < i; j++)
+			CHECK(!ipaddr_equal(&c->viaroutes[i].addr, &c->viaroutes[j].addr));
 	}
 }
 
