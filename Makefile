@@ -52,10 +52,10 @@ $(B)/dvipactl: $(call obj,obj,$(CTL_SRC)) $(B)/libcore.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 $(B)/unit-tests: $(call obj,obj,$(UNIT_SRC)) $(B)/libcore.a
-	$(CC) $(CFLAGS) -o $@ $^ -lm
+	$(CC) $(CFLAGS) -o $@ $^ -lm -lmnl
 
 $(B)/unit-tests-san: $(call obj,san,$(UNIT_SRC)) $(B)/libcore-san.a
-	$(CC) $(SANFLAGS) -o $@ $^ -lm
+	$(CC) $(SANFLAGS) -o $@ $^ -lm -lmnl
 
 # Small C programs that integration tests drive: one per tests/tools/*.c,
 # linked with the layers and core (rule below, with the data plane's).
