@@ -20,10 +20,15 @@
 #include "daemon/target.h"
 #include "daemon/workload.h"
 #include "dataplane/dataplane.h"
+#include "net/neigh.h"
 
 /* How long to wait before trying to load the data plane again after a
  * failure. */
 #define DP_RETRY_MS 10000
+/* How often a distributing node asks the kernel to look up the MAC of a
+ * target on the link that it has none for (a target that corosync has not
+ * talked to yet, or one whose entry failed). */
+#define NEIGH_PROBE_MS 5000
 
 /* A service as last programmed into the data plane. */
 struct distributor_svc {
@@ -73,6 +78,13 @@ struct distributor {
 	struct distributor_member *members;
 	size_t n_members, cap_members;
 	struct target_addrs target_dvipas; /* in the data plane's target map */
+
+	/* INTERFACE's neighbour table, for forwarding to targets on the link
+	 * by their MAC (no VIPAROUTE); NULL handle: always encapsulate. */
+	struct neigh_handle *neigh;
+	struct neigh_entry *neighs;
+	size_t n_neighs;
+	uint64_t neigh_probe_ms;
 };
 
 /* ---- the data plane ---- */
@@ -164,6 +176,12 @@ int distributor_new(const struct config *config, int ifindex, struct addr_handle
 		err = workload_new(diag, &d->workload);
 	if (err < 0)
 		goto fail;
+	if (neigh_open(&d->neigh) < 0) {
+		log_warn("cannot read %s's neighbour table: distributed connections will be "
+		         "encapsulated to every target",
+		         config->interface);
+		d->neigh = NULL;
+	}
 	err = dist_facts_set_config(&d->local, config);
 	if (err < 0) {
 		log_err("profile: VIPADISTRIBUTE statements: %s", strerror(-err));
@@ -212,6 +230,8 @@ void distributor_free(struct distributor *d)
 	dist_index_clear(&d->svc_index);
 	free(d->members);
 	target_addrs_clear(&d->target_dvipas);
+	neigh_close(d->neigh);
+	free(d->neighs);
 	free(d);
 }
 
@@ -485,6 +505,22 @@ static void distributor_reconcile_node(struct distributor *d, const struct plex_
 	d->dp_plex_v6 = d->local.plex_v6;
 }
 
+/* Forwards to target t directly, unchanged to its MAC, when it is on
+ * INTERFACE's link (the kernel knows its MAC there) and no VIPAROUTE names
+ * it; otherwise its packets are encapsulated. */
+static void distributor_direct(const struct distributor *d, struct dp_service_target *t)
+{
+	const struct neigh_entry *e;
+
+	if (t->is_local || config_viaroute(d->config, &t->plex_addr))
+		return;
+	e = neigh_find(d->neighs, d->n_neighs, &t->plex_addr);
+	if (!e || !e->usable)
+		return;
+	t->direct = true;
+	memcpy(t->mac, e->mac, sizeof(t->mac));
+}
+
 static void distributor_svc_from_view(const struct distributor *d, const struct dist_service *s,
                                       struct distributor_svc *out)
 {
@@ -498,12 +534,15 @@ static void distributor_svc_from_view(const struct distributor *d, const struct 
 	for (size_t i = 0; i < s->n_targets; i++) {
 		const struct dist_target *t = &d->view.targets[s->first_target + i];
 
-		out->targets[i] = (struct dp_service_target){
+		struct dp_service_target *o = &out->targets[i];
+
+		*o = (struct dp_service_target){
 		    .node_id = t->node_id,
 		    .plex_addr = t->plex_addr,
 		    .is_local = t->node_id == d->self,
 		    .ready = dist_target_ready(t),
 		};
+		distributor_direct(d, o);
 	}
 }
 
@@ -516,6 +555,8 @@ static bool distributor_svc_equal(const struct distributor_svc *a, const struct 
 		if (a->targets[i].node_id != b->targets[i].node_id ||
 		    a->targets[i].is_local != b->targets[i].is_local ||
 		    a->targets[i].ready != b->targets[i].ready ||
+		    a->targets[i].direct != b->targets[i].direct ||
+		    memcmp(a->targets[i].mac, b->targets[i].mac, sizeof(a->targets[i].mac)) != 0 ||
 		    !ipaddr_equal(&a->targets[i].plex_addr, &b->targets[i].plex_addr))
 			return false;
 	return true;
@@ -594,6 +635,38 @@ static void distributor_affinity_gone(struct distributor *d, const struct distri
 
 /* The services of the DVIPAs this node holds: what the view says, written
  * only when it changed. */
+/* One line for each target whose way changed in a reprogrammed service. */
+static void distributor_log_ways(const struct distributor *d, const struct distributor_svc *have,
+                                 const struct distributor_svc *want)
+{
+	char text[IPADDR_STRLEN], dvipa[IPADDR_STRLEN];
+
+	for (size_t i = 0; i < want->n_targets; i++) {
+		const struct dp_service_target *t = &want->targets[i];
+		const struct dp_service_target *old = NULL;
+
+		for (size_t j = 0; j < have->n_targets && !old; j++)
+			if (have->targets[j].node_id == t->node_id)
+				old = &have->targets[j];
+		if (!old || t->is_local ||
+		    (old->direct == t->direct && memcmp(old->mac, t->mac, sizeof(t->mac)) == 0))
+			continue;
+		ipaddr_format(&want->dvipa, dvipa, sizeof(dvipa));
+		ipaddr_format(&t->plex_addr, text, sizeof(text));
+		if (t->direct)
+			log_info("%s port %u: target %s forwarded to directly (MAC "
+			         "%02x:%02x:%02x:%02x:%02x:%02x)",
+			         dvipa, want->port, text, t->mac[0], t->mac[1], t->mac[2],
+			         t->mac[3], t->mac[4], t->mac[5]);
+		else
+			log_info("%s port %u: target %s encapsulated to (%s)", dvipa, want->port,
+			         text,
+			         config_viaroute(d->config, &t->plex_addr)
+			             ? "VIPAROUTE"
+			             : "its MAC on the link is no longer known");
+	}
+}
+
 static void distributor_reconcile_services(struct distributor *d)
 {
 	char text[IPADDR_STRLEN];
@@ -666,7 +739,10 @@ static void distributor_reconcile_services(struct distributor *d)
 			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
 			         config_distmethod_name(s->method), want.timedaffinity,
 			         want.n_targets, want.n_slots);
-		} else if ((have->n_slots == 0) != (want.n_slots == 0)) {
+		} else {
+			distributor_log_ways(d, have, &want);
+		}
+		if (have && (have->n_slots == 0) != (want.n_slots == 0)) {
 			log_info("%s port %u: %s", ipaddr_format(&s->dvipa, text, sizeof(text)),
 			         s->port,
 			         want.n_slots ? "a target is ready" : "no target is ready");
@@ -803,6 +879,49 @@ static bool distributor_ready(struct distributor *d, const struct plex_facts *lo
 	return true;
 }
 
+/* Reads INTERFACE's neighbour table while this node distributes, and
+ * every NEIGH_PROBE_MS asks the kernel to find the MAC of each target that
+ * may be forwarded to directly but has none. True when the table was read:
+ * the services are then reconciled with the MACs it has. */
+static bool distributor_neighs(struct distributor *d, uint64_t now_ms)
+{
+	struct neigh_entry *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!d->neigh || !d->dp || d->n_svcs == 0)
+		return false;
+	err = neigh_list(d->neigh, d->ifindex, &v, &n);
+	if (err < 0) {
+		log_debug("cannot read %s's neighbour table: %s", d->config->interface,
+		          strerror(-err));
+		return false;
+	}
+	free(d->neighs);
+	d->neighs = v;
+	d->n_neighs = n;
+	if (now_ms < d->neigh_probe_ms)
+		return true;
+	d->neigh_probe_ms = now_ms + NEIGH_PROBE_MS;
+	for (size_t i = 0; i < d->n_svcs; i++)
+		for (size_t j = 0; j < d->svcs[i].n_targets; j++) {
+			const struct dp_service_target *t = &d->svcs[i].targets[j];
+			const struct neigh_entry *e = neigh_find(v, n, &t->plex_addr);
+
+			/* Only where the kernel has no MAC: asking about a
+			 * known one would demote a PERMANENT entry. Known
+			 * ones stay fresh through corosync's own traffic. */
+			if (t->is_local || (e && e->usable) ||
+			    config_viaroute(d->config, &t->plex_addr))
+				continue;
+			err = neigh_resolve(d->neigh, d->ifindex, &t->plex_addr);
+			if (err < 0)
+				log_debug("cannot ask for the MAC of a target on %s: %s",
+				          d->config->interface, strerror(-err));
+		}
+	return true;
+}
+
 bool distributor_tick(struct distributor *d, const struct plex *p, const struct plex_facts *local,
                       uint64_t now_ms)
 {
@@ -819,6 +938,8 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	if (!changed)
 		target_leftovers(d->target, p, &d->view);
 	flowstats_tick(&d->flowstats, d->dp, &d->view, d->self, p, local, now_ms);
+	if (distributor_neighs(d, now_ms))
+		distributor_reconcile_services(d);
 	return changed;
 }
 

@@ -21,8 +21,15 @@
 static int fake_array_grow(void *v, size_t *cap, size_t need, size_t size);
 static void *fake_realloc(void *p, size_t size);
 
-#define array_grow fake_array_grow
-#define realloc    fake_realloc
+/* The neighbour table is scripted; the real net/neigh.c is in the unit
+ * binary too (test_neigh.c), hence other names. */
+#define neigh_open    fake_neigh_open
+#define neigh_close   fake_neigh_close
+#define neigh_list    fake_neigh_list
+#define neigh_find    fake_neigh_find
+#define neigh_resolve fake_neigh_resolve
+#define array_grow    fake_array_grow
+#define realloc       fake_realloc
 #include "daemon/distributor.c"
 #include "daemon/flowstats.c"
 #undef realloc
@@ -44,6 +51,7 @@ struct fake_svc {
 	struct ipaddr dvipa;
 	uint16_t port;
 	size_t n_targets;
+	struct dp_service_target targets[DIST_MAX_TARGETS];
 	uint32_t affinity;
 };
 
@@ -65,6 +73,10 @@ static struct {
 	size_t n_flows;
 	char log[FAKE_LOG_MAX][256];
 	size_t n_log;
+	struct neigh_entry neighs[4];
+	size_t n_neighs;
+	struct ipaddr resolved[8]; /* neigh_resolve() calls, in order */
+	size_t n_resolved;
 } fake;
 
 struct dp {
@@ -248,9 +260,10 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 	struct fake_svc *s = fake_svc(dvipa, port);
 
 	(void)dp;
-	(void)targets;
 	(void)slots;
 	(void)n_slots;
+	if (n_targets > DIST_MAX_TARGETS)
+		return -E2BIG;
 	if (!s) {
 		if (fake.n_svcs == FAKE_SVCS_MAX)
 			return -E2BIG;
@@ -259,6 +272,55 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 	}
 	/* The affinity time survives a replace. */
 	s->n_targets = n_targets;
+	memcpy(s->targets, targets, n_targets * sizeof(*targets));
+	return 0;
+}
+
+struct neigh_handle {
+	int unused;
+};
+static struct neigh_handle fake_neigh;
+
+int fake_neigh_open(struct neigh_handle **ret)
+{
+	*ret = &fake_neigh;
+	return 0;
+}
+
+void fake_neigh_close(struct neigh_handle *h)
+{
+	(void)h;
+}
+
+int fake_neigh_list(struct neigh_handle *h, int ifindex, struct neigh_entry **ret_v, size_t *ret_n)
+{
+	struct neigh_entry *v = calloc(fake.n_neighs + 1, sizeof(*v));
+
+	(void)h;
+	(void)ifindex;
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, fake.neighs, fake.n_neighs * sizeof(*v));
+	*ret_v = v;
+	*ret_n = fake.n_neighs;
+	return 0;
+}
+
+const struct neigh_entry *fake_neigh_find(const struct neigh_entry *v, size_t n,
+                                          const struct ipaddr *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ipaddr_equal(&v[i].addr, addr))
+			return &v[i];
+	return NULL;
+}
+
+int fake_neigh_resolve(struct neigh_handle *h, int ifindex, const struct ipaddr *addr)
+{
+	(void)h;
+	(void)ifindex;
+	if (fake.n_resolved < sizeof(fake.resolved) / sizeof(fake.resolved[0]))
+		fake.resolved[fake.n_resolved++] = *addr;
 	return 0;
 }
 
@@ -477,6 +539,9 @@ static const char *tdr_name(const void *data, uint32_t id)
 /* Node 1 runs the distributor with this VIPADISTRIBUTE statement of
  * 10.0.0.10 and holds it active; nodes 2 .. n are members that announce
  * their plex addresses and nothing else about distribution. */
+/* More statements for the next tdr_init()'s VIPADYNAMIC block. */
+static const char *tdr_extra = "";
+
 static int tdr_init(struct tdr *t, size_t n, const char *dist)
 {
 	char text[512];
@@ -487,8 +552,8 @@ static int tdr_init(struct tdr *t, size_t n, const char *dist)
 	memset(t, 0, sizeof(*t));
 	snprintf(text, sizeof(text),
 	         "INTERFACE eth0\nVIPADYNAMIC\nVIPADEFINE 255.255.255.0 " TDR_DVIPA
-	         "\nVIPADISTRIBUTE %s\nENDVIPADYNAMIC\n",
-	         dist);
+	         "\nVIPADISTRIBUTE %s\n%s\nENDVIPADYNAMIC\n",
+	         dist, tdr_extra);
 	err = config_parse(text, strlen(text), &t->config, NULL);
 	if (err == 0)
 		err = distributor_new(t->config, 2, NULL, NULL, NULL, &t->d);
@@ -748,5 +813,85 @@ TEST(distributor_counts_flows_and_health)
 	plex_set_quorum(t.p, true);
 	tdr_run(&t, 1000);
 	CHECK_INT(distributor_view(t.d)->targets[2].health, 100);
+	tdr_fini(&t);
+}
+
+/* ---- directly or encapsulated ------------------------------------------ */
+
+static struct neigh_entry tdr_neigh(const char *addr, uint8_t last, bool usable)
+{
+	struct neigh_entry e = {.addr = tdr_addr(addr), .usable = usable};
+
+	e.mac[0] = 0x02;
+	e.mac[5] = last;
+	return e;
+}
+
+static void tdr_tick(struct tdr *t)
+{
+	distributor_tick(t->d, t->p, &t->facts[0], fake.now_ms);
+}
+
+/* A target on the link whose MAC the kernel knows is forwarded to directly,
+ * one named by VIPAROUTE is not, and the way follows the neighbour table:
+ * a lost MAC goes back to encapsulation, a new one is programmed. The
+ * kernel is asked about targets without a MAC only. */
+TEST(distributor_forwards_directly_by_mac)
+{
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+	const struct fake_svc *s;
+	struct tdr t;
+
+	fake_reset();
+	tdr_extra = "VIPAROUTE DEFINE 192.168.1.3";
+	CHECK_INT(tdr_init(&t, 4, "DISTMETHOD ROUNDROBIN " TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_extra = "";
+	fake.neighs[0] = tdr_neigh("192.168.1.2", 2, true);
+	fake.neighs[1] = tdr_neigh("192.168.1.3", 3, true);
+	fake.neighs[2] = tdr_neigh("192.168.1.4", 4, false);
+	fake.n_neighs = 3;
+	tdr_update(&t);
+	s = fake_svc(&d, 80);
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	CHECK_INT(s->n_targets, 4);
+	/* Not read before anything is distributed: all encapsulated. */
+	for (size_t i = 0; i < s->n_targets; i++)
+		CHECK(!s->targets[i].direct);
+	tdr_tick(&t);
+	CHECK_INT(s->targets[0].node_id, 1);
+	CHECK(s->targets[0].is_local && !s->targets[0].direct);
+	CHECK(s->targets[1].direct);
+	CHECK_INT(s->targets[1].mac[5], 2);
+	CHECK(!s->targets[2].direct); /* VIPAROUTE */
+	CHECK(!s->targets[3].direct); /* no MAC */
+	CHECK_INT(fake_logged("10.0.0.10 port 80: target 192.168.1.2 forwarded to directly "
+	                      "(MAC 02:00:00:00:00:02)"),
+	          1);
+	/* Only n4 lacks a MAC and is not VIPAROUTE'd: only it is asked about. */
+	CHECK_INT(fake.n_resolved, 1);
+	CHECK(ipaddr_equal(&fake.resolved[0], &fake.neighs[2].addr));
+	fake.now_ms += 1000;
+	tdr_tick(&t);
+	CHECK_INT(fake.n_resolved, 1);
+	fake.now_ms += NEIGH_PROBE_MS;
+	tdr_tick(&t);
+	CHECK_INT(fake.n_resolved, 2);
+
+	/* n4 resolved, n2's MAC changed, then n2's entry failed. */
+	fake.neighs[2].usable = true;
+	fake.neighs[0].mac[5] = 0x22;
+	tdr_tick(&t);
+	CHECK(s->targets[3].direct);
+	CHECK_INT(s->targets[3].mac[5], 4);
+	CHECK_INT(s->targets[1].mac[5], 0x22);
+	fake.neighs[0].usable = false;
+	tdr_tick(&t);
+	CHECK(!s->targets[1].direct);
+	CHECK_INT(fake_logged("10.0.0.10 port 80: target 192.168.1.2 encapsulated to (its MAC "
+	                      "on the link is no longer known)"),
+	          1);
+out:
 	tdr_fini(&t);
 }
