@@ -113,8 +113,8 @@ void config_viaroute_stmt(struct config_parser *p, struct config_words *s)
 	}
 	if (config_is(t, &kw_delete)) {
 		config_err(p, t,
-		           "dvipa has no VIPAROUTE DELETE: remove the statement and reload the "
-		           "profile");
+		           "dvipa has no VIPAROUTE DELETE: remove the statement and restart "
+		           "dvipad");
 		return;
 	}
 	if (!config_is(t, &kw_define)) {

@@ -362,8 +362,8 @@ static const struct bad_case bad_cases[] = {
          "VIPAROUTE DEFINE 10.1.1.1 192.168.1.2\n"
          "VIPAROUTE DEFINE 255.255.255.0 192.168.1.2\n" POST,
      "3:1: 'VIPAROUTE' VIPAROUTE needs DEFINE and ALL or a target's plex address\n"
-     "4:11: 'DELETE' dvipa has no VIPAROUTE DELETE: remove the statement and reload the "
-     "profile\n"
+     "4:11: 'DELETE' dvipa has no VIPAROUTE DELETE: remove the statement and restart "
+     "dvipad\n"
      "5:11: 'DEL' VIPAROUTE needs DEFINE before ALL or a target's plex address\n"
      "6:11: 'ADD' VIPAROUTE needs DEFINE before ALL or a target's plex address\n"
      "7:11: 'VIPAFOO' not a statement keyword\n"
