@@ -767,6 +767,10 @@ plex_start_http()
 	d=$(_plex_node_dir "$i")/http-$port
 	mkdir -p "$d/tmp"
 	conf=$d/nginx.conf
+	# PLEX_HTTP_ACCESS_LOG=0: no access log (a benchmark of the network
+	# path, where writing a line per request is work of the server's own).
+	local access_log=$d/access.log
+	[ "${PLEX_HTTP_ACCESS_LOG:-1}" != 0 ] || access_log=off
 	cat >"$conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -774,7 +778,7 @@ pid /run/nginx-$port.pid;
 error_log $d/error.log;
 events { worker_connections 512; }
 http {
-	access_log $d/access.log;
+	access_log $access_log;
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	server {
