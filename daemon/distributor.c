@@ -27,8 +27,24 @@
 #define DP_RETRY_MS 10000
 /* How often a distributing node asks the kernel to look up the MAC of a
  * target on the link that it has none for (a target that corosync has not
- * talked to yet, or one whose entry failed). */
+ * talked to yet, or one whose entry failed), or to probe a STALE one again
+ * (no traffic of corosync's confirms the plex address of the other
+ * family). */
 #define NEIGH_PROBE_MS 5000
+
+/* How the data plane reaches a member's plex address. */
+enum distributor_way_kind {
+	DIST_WAY_DIRECT,  /* on the link, MAC known: unchanged, to the MAC */
+	DIST_WAY_ROUTE,   /* VIPAROUTE names it: encapsulated */
+	DIST_WAY_OFFLINK, /* not in a prefix of INTERFACE: encapsulated */
+	DIST_WAY_NO_MAC,  /* on the link, MAC not known: encapsulated */
+};
+
+struct distributor_way {
+	enum distributor_way_kind kind;
+	uint8_t mac[NEIGH_MAC_LEN];
+	struct ipaddr addr;
+};
 
 /* A service as last programmed into the data plane. */
 struct distributor_svc {
@@ -79,11 +95,13 @@ struct distributor {
 	size_t n_members, cap_members;
 	struct target_addrs target_dvipas; /* in the data plane's target map */
 
-	/* INTERFACE's neighbour table, for forwarding to targets on the link
-	 * by their MAC (no VIPAROUTE); NULL handle: always encapsulate. */
+	/* How each member's plex address is reached, from INTERFACE's
+	 * prefixes and neighbour table, while this node distributes (no
+	 * neigh handle: always encapsulated). */
 	struct neigh_handle *neigh;
-	struct neigh_entry *neighs;
-	size_t n_neighs;
+	struct distributor_way ways[2 * PLEX_MAX_NODES];
+	size_t n_ways;
+	bool ways_failed; /* the last read failed: said once */
 	uint64_t neigh_probe_ms;
 };
 
@@ -231,7 +249,6 @@ void distributor_free(struct distributor *d)
 	free(d->members);
 	target_addrs_clear(&d->target_dvipas);
 	neigh_close(d->neigh);
-	free(d->neighs);
 	free(d);
 }
 
@@ -510,15 +527,19 @@ static void distributor_reconcile_node(struct distributor *d, const struct plex_
  * it; otherwise its packets are encapsulated. */
 static void distributor_direct(const struct distributor *d, struct dp_service_target *t)
 {
-	const struct neigh_entry *e;
+	if (t->is_local)
+		return;
+	for (size_t i = 0; i < d->n_ways; i++) {
+		const struct distributor_way *w = &d->ways[i];
 
-	if (t->is_local || config_viaroute(d->config, &t->plex_addr))
+		if (!ipaddr_equal(&w->addr, &t->plex_addr))
+			continue;
+		if (w->kind == DIST_WAY_DIRECT) {
+			t->direct = true;
+			memcpy(t->mac, w->mac, sizeof(t->mac));
+		}
 		return;
-	e = neigh_find(d->neighs, d->n_neighs, &t->plex_addr);
-	if (!e || !e->usable)
-		return;
-	t->direct = true;
-	memcpy(t->mac, e->mac, sizeof(t->mac));
+	}
 }
 
 static void distributor_svc_from_view(const struct distributor *d, const struct dist_service *s,
@@ -635,38 +656,6 @@ static void distributor_affinity_gone(struct distributor *d, const struct distri
 
 /* The services of the DVIPAs this node holds: what the view says, written
  * only when it changed. */
-/* One line for each target whose way changed in a reprogrammed service. */
-static void distributor_log_ways(const struct distributor *d, const struct distributor_svc *have,
-                                 const struct distributor_svc *want)
-{
-	char text[IPADDR_STRLEN], dvipa[IPADDR_STRLEN];
-
-	for (size_t i = 0; i < want->n_targets; i++) {
-		const struct dp_service_target *t = &want->targets[i];
-		const struct dp_service_target *old = NULL;
-
-		for (size_t j = 0; j < have->n_targets && !old; j++)
-			if (have->targets[j].node_id == t->node_id)
-				old = &have->targets[j];
-		if (!old || t->is_local ||
-		    (old->direct == t->direct && memcmp(old->mac, t->mac, sizeof(t->mac)) == 0))
-			continue;
-		ipaddr_format(&want->dvipa, dvipa, sizeof(dvipa));
-		ipaddr_format(&t->plex_addr, text, sizeof(text));
-		if (t->direct)
-			log_info("%s port %u: target %s forwarded to directly (MAC "
-			         "%02x:%02x:%02x:%02x:%02x:%02x)",
-			         dvipa, want->port, text, t->mac[0], t->mac[1], t->mac[2],
-			         t->mac[3], t->mac[4], t->mac[5]);
-		else
-			log_info("%s port %u: target %s encapsulated to (%s)", dvipa, want->port,
-			         text,
-			         config_viaroute(d->config, &t->plex_addr)
-			             ? "VIPAROUTE"
-			             : "its MAC on the link is no longer known");
-	}
-}
-
 static void distributor_reconcile_services(struct distributor *d)
 {
 	char text[IPADDR_STRLEN];
@@ -739,10 +728,7 @@ static void distributor_reconcile_services(struct distributor *d)
 			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
 			         config_distmethod_name(s->method), want.timedaffinity,
 			         want.n_targets, want.n_slots);
-		} else {
-			distributor_log_ways(d, have, &want);
-		}
-		if (have && (have->n_slots == 0) != (want.n_slots == 0)) {
+		} else if ((have->n_slots == 0) != (want.n_slots == 0)) {
 			log_info("%s port %u: %s", ipaddr_format(&s->dvipa, text, sizeof(text)),
 			         s->port,
 			         want.n_slots ? "a target is ready" : "no target is ready");
@@ -879,47 +865,149 @@ static bool distributor_ready(struct distributor *d, const struct plex_facts *lo
 	return true;
 }
 
-/* Reads INTERFACE's neighbour table while this node distributes, and
- * every NEIGH_PROBE_MS asks the kernel to find the MAC of each target that
- * may be forwarded to directly but has none. True when the table was read:
- * the services are then reconciled with the MACs it has. */
-static bool distributor_neighs(struct distributor *d, uint64_t now_ms)
+/* Whether addr is in a prefix of an address of INTERFACE's (not a host
+ * route of its own, such as a DVIPA): reached without a router. */
+static bool distributor_on_link(const struct addr_info *v, size_t n, int ifindex,
+                                const struct ipaddr *addr)
 {
-	struct neigh_entry *v = NULL;
-	size_t n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ifindex == ifindex && v[i].addr.family == addr->family &&
+		    v[i].prefix_len < ipaddr_max_prefix(addr) &&
+		    ipaddr_in_prefix(addr, &v[i].addr, v[i].prefix_len))
+			return true;
+	return false;
+}
+
+static bool distributor_way_equal(const struct distributor_way *a, const struct distributor_way *b)
+{
+	return ipaddr_equal(&a->addr, &b->addr) && a->kind == b->kind &&
+	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0;
+}
+
+/* One line when a member's way is first known or changes. */
+static void distributor_log_way(const struct distributor *d, const struct distributor_way *w)
+{
+	char text[IPADDR_STRLEN];
+
+	ipaddr_format(&w->addr, text, sizeof(text));
+	switch (w->kind) {
+	case DIST_WAY_DIRECT:
+		log_info("target %s forwarded to directly (MAC %02x:%02x:%02x:%02x:%02x:%02x)",
+		         text, w->mac[0], w->mac[1], w->mac[2], w->mac[3], w->mac[4], w->mac[5]);
+		break;
+	case DIST_WAY_ROUTE:
+		log_info("target %s encapsulated to (VIPAROUTE)", text);
+		break;
+	case DIST_WAY_OFFLINK:
+		log_info("target %s encapsulated to (not on %s's link)", text,
+		         d->config->interface);
+		break;
+	case DIST_WAY_NO_MAC:
+		log_info("target %s encapsulated to (no MAC known on %s)", text,
+		         d->config->interface);
+		break;
+	}
+}
+
+/* The way to one member's plex address; asks the kernel about its MAC when
+ * probe says so and it has none, or a STALE one. */
+static struct distributor_way distributor_way_of(struct distributor *d, const struct ipaddr *addr,
+                                                 const struct addr_info *av, size_t an,
+                                                 const struct neigh_entry *nv, size_t nn,
+                                                 bool probe)
+{
+	struct distributor_way w;
+	const struct neigh_entry *e;
 	int err;
 
-	if (!d->neigh || !d->dp || d->n_svcs == 0)
-		return false;
-	err = neigh_list(d->neigh, d->ifindex, &v, &n);
-	if (err < 0) {
-		log_debug("cannot read %s's neighbour table: %s", d->config->interface,
-		          strerror(-err));
+	memset(&w, 0, sizeof(w));
+	w.addr = *addr;
+	if (config_viaroute(d->config, addr)) {
+		w.kind = DIST_WAY_ROUTE;
+		return w;
+	}
+	if (!distributor_on_link(av, an, d->ifindex, addr)) {
+		w.kind = DIST_WAY_OFFLINK;
+		return w;
+	}
+	e = neigh_find(nv, nn, addr);
+	w.kind = e && e->usable ? DIST_WAY_DIRECT : DIST_WAY_NO_MAC;
+	if (w.kind == DIST_WAY_DIRECT)
+		memcpy(w.mac, e->mac, sizeof(w.mac));
+	/* Never about a usable entry that is not STALE: asking would demote
+	 * a PERMANENT one. */
+	if (probe && (!e || !e->usable || e->stale)) {
+		err = neigh_resolve(d->neigh, d->ifindex, addr);
+		if (err < 0)
+			log_debug("cannot ask for the MAC of %s on %s: %s",
+			          ipaddr_format(addr, (char[IPADDR_STRLEN]){0}, IPADDR_STRLEN),
+			          d->config->interface, strerror(-err));
+	}
+	return w;
+}
+
+/* While this node distributes, works out how each other member's plex
+ * address is reached: encapsulated when VIPAROUTE names it, when no prefix
+ * of INTERFACE holds it, or when the kernel knows no MAC for it; else
+ * directly, to that MAC. One read of INTERFACE's addresses and neighbour
+ * table; every NEIGH_PROBE_MS the kernel is asked about missing and STALE
+ * MACs. True when a way changed: the services are then reprogrammed. */
+static bool distributor_ways(struct distributor *d, uint64_t now_ms)
+{
+	struct distributor_way ways[2 * PLEX_MAX_NODES];
+	struct neigh_entry *nv = NULL;
+	struct addr_info *av = NULL;
+	size_t nn = 0, an = 0, n = 0;
+	bool probe, changed;
+	int err;
+
+	if (!d->neigh || !d->dp || d->n_svcs == 0) {
+		/* Forgotten: a later takeover starts from a fresh read. */
+		d->n_ways = 0;
 		return false;
 	}
-	free(d->neighs);
-	d->neighs = v;
-	d->n_neighs = n;
-	if (now_ms < d->neigh_probe_ms)
-		return true;
-	d->neigh_probe_ms = now_ms + NEIGH_PROBE_MS;
-	for (size_t i = 0; i < d->n_svcs; i++)
-		for (size_t j = 0; j < d->svcs[i].n_targets; j++) {
-			const struct dp_service_target *t = &d->svcs[i].targets[j];
-			const struct neigh_entry *e = neigh_find(v, n, &t->plex_addr);
+	err = neigh_list(d->neigh, d->ifindex, &nv, &nn);
+	if (err == 0)
+		err = addr_list(d->addr, d->ifindex, &av, &an);
+	if (err < 0) {
+		/* Nothing to go by: encapsulated to every target. */
+		if (!d->ways_failed)
+			log_warn("cannot read %s's addresses or neighbour table (%s): "
+			         "encapsulating to every target",
+			         d->config->interface, strerror(-err));
+		d->ways_failed = true;
+		free(nv);
+		changed = d->n_ways != 0;
+		d->n_ways = 0;
+		return changed;
+	}
+	if (d->ways_failed)
+		log_info("%s's neighbour table read again", d->config->interface);
+	d->ways_failed = false;
+	probe = now_ms >= d->neigh_probe_ms;
+	if (probe)
+		d->neigh_probe_ms = now_ms + NEIGH_PROBE_MS;
+	for (size_t i = 0; i < d->n_members && n < sizeof(ways) / sizeof(ways[0]); i++)
+		if (d->members[i].node_id != d->self)
+			ways[n++] =
+			    distributor_way_of(d, &d->members[i].addr, av, an, nv, nn, probe);
+	free(nv);
+	free(av);
+	changed = n != d->n_ways;
+	for (size_t i = 0; i < n && !changed; i++)
+		changed = !distributor_way_equal(&ways[i], &d->ways[i]);
+	for (size_t i = 0; i < n && changed; i++) {
+		const struct distributor_way *old = NULL;
 
-			/* Only where the kernel has no MAC: asking about a
-			 * known one would demote a PERMANENT entry. Known
-			 * ones stay fresh through corosync's own traffic. */
-			if (t->is_local || (e && e->usable) ||
-			    config_viaroute(d->config, &t->plex_addr))
-				continue;
-			err = neigh_resolve(d->neigh, d->ifindex, &t->plex_addr);
-			if (err < 0)
-				log_debug("cannot ask for the MAC of a target on %s: %s",
-				          d->config->interface, strerror(-err));
-		}
-	return true;
+		for (size_t j = 0; j < d->n_ways && !old; j++)
+			if (ipaddr_equal(&d->ways[j].addr, &ways[i].addr))
+				old = &d->ways[j];
+		if (!old || !distributor_way_equal(old, &ways[i]))
+			distributor_log_way(d, &ways[i]);
+	}
+	memcpy(d->ways, ways, n * sizeof(ways[0]));
+	d->n_ways = n;
+	return changed;
 }
 
 bool distributor_tick(struct distributor *d, const struct plex *p, const struct plex_facts *local,
@@ -938,7 +1026,7 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	if (!changed)
 		target_leftovers(d->target, p, &d->view);
 	flowstats_tick(&d->flowstats, d->dp, &d->view, d->self, p, local, now_ms);
-	if (distributor_neighs(d, now_ms))
+	if (distributor_ways(d, now_ms))
 		distributor_reconcile_services(d);
 	return changed;
 }

@@ -4,9 +4,11 @@
  * dp_ingress, distributor role: a TCP packet to a distributed DVIPA:port
  * follows its connection's entry in `flows`; a SYN without one takes the next
  * slot of the service's dispatch table. The target is this node (the stack
- * delivers it: the DVIPA is on INTERFACE) or another one: the packet is then
- * wrapped in an outer IPv4 (RFC 2003) or IPv6 (RFC 2473) header from this
- * node's plex address to the target's and sent out.
+ * delivers it: the DVIPA is on INTERFACE) or another one: the packet then
+ * goes to the target's MAC as it is (TTL lowered) when dvipad marked the
+ * target direct (on the link, MAC known, no VIPAROUTE), else it is wrapped
+ * in an outer IPv4 (RFC 2003) or IPv6 (RFC 2473) header from this node's
+ * plex address to the target's and sent out.
  *
  * dp_ingress, target role: an encapsulated packet to this node's plex address
  * whose inner destination is a DVIPA this node serves loses its outer header
@@ -28,6 +30,8 @@
 #include "dataplane/parse.bpf.h"
 
 #define OUTER_TTL 64
+/* skb->pkt_type of a frame sent to this host's MAC (<linux/if_packet.h>). */
+#define PACKET_HOST 0
 
 static __always_inline struct dp_config *get_config(void)
 {
@@ -188,15 +192,20 @@ static __always_inline int forward_direct(struct __sk_buff *skb, const struct pa
 		__u8 src[ETH_ALEN];
 	} macs;
 	__u8 ttl = p->ttl - 1;
+	__u32 mtu_len = 0;
 
 	if (p->ttl <= 1) {
 		count(DP_CNT_TTL_EXCEEDED);
 		return TC_ACT_SHOT;
 	}
-	if (load_header(skb, 0, macs.src, ETH_ALEN) < 0) {
-		count(DP_CNT_ENCAP_ERROR);
+	/* The same size out as in, but what LRO merged is no GSO packet the
+	 * kernel would split again. */
+	if (bpf_check_mtu(skb, 0, &mtu_len, 0, BPF_MTU_CHK_SEGS) != BPF_MTU_CHK_RET_SUCCESS) {
+		count(DP_CNT_TOO_BIG);
 		return TC_ACT_SHOT;
 	}
+	if (load_header(skb, 0, macs.src, ETH_ALEN) < 0)
+		goto error;
 	__builtin_memcpy(macs.dst, t->mac, ETH_ALEN);
 	if (bpf_skb_store_bytes(skb, 0, &macs, sizeof(macs), 0) < 0)
 		goto error;
@@ -227,7 +236,7 @@ static __always_inline int forward_direct(struct __sk_buff *skb, const struct pa
 	count(DP_CNT_FORWARD);
 	return bpf_redirect(skb->ifindex, 0);
 error:
-	count(DP_CNT_ENCAP_ERROR);
+	count(DP_CNT_FORWARD_ERROR);
 	return TC_ACT_SHOT;
 }
 
@@ -683,6 +692,13 @@ int dp_ingress(struct __sk_buff *skb)
 	}
 	if (r != PARSE_OK) {
 		count(DP_CNT_MALFORMED);
+		return TC_ACT_OK;
+	}
+	/* A frame for another MAC (flooded by a switch, seen in promiscuous
+	 * mode) or a group address is no client's packet to this node: sent
+	 * on, it would carry another host's MAC as its source. */
+	if (skb->pkt_type != PACKET_HOST) {
+		count(DP_CNT_NOT_FOR_US);
 		return TC_ACT_OK;
 	}
 	return distribute(skb, &p, cfg);

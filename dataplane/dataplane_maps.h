@@ -223,7 +223,10 @@ _Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout
 	X(AFFINITY_NOT_READY, "affinity_not_ready",                                                \
 	  "SYN whose client's affinity target is no longer ready or is quiesced: dispatched")      \
 	X(FORWARD, "forward", "sent unchanged to a target's MAC on the link (no VIPAROUTE)")       \
-	X(TTL_EXCEEDED, "ttl_exceeded", "TTL or hop limit ran out before a target: dropped")
+	X(TTL_EXCEEDED, "ttl_exceeded", "TTL or hop limit ran out before a target: dropped")       \
+	X(FORWARD_ERROR, "forward_error",                                                          \
+	  "rewriting MACs or TTL for a direct target failed, dropped")                             \
+	X(NOT_FOR_US, "not_for_us", "TCP frame to another MAC or a group address, to the stack")
 
 #define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,
 enum dp_counter { DP_COUNTERS(DP_COUNTER_ENUM_) DP_CNT_MAX };

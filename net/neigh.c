@@ -116,8 +116,14 @@ int neigh_parse_msg(const struct nlmsghdr *nlh, int ifindex, struct neigh_entry 
 	 * report some other length: nothing a packet could be sent to. */
 	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == NEIGH_MAC_LEN) {
 		memcpy(e.mac, mnl_attr_get_payload(tb[NDA_LLADDR]), NEIGH_MAC_LEN);
+		/* All zero (a PERMANENT entry added without one) or a group
+		 * address: no host to send to. */
+		static const uint8_t zero[NEIGH_MAC_LEN];
+
 		e.usable = (ndm->ndm_state & NEIGH_USABLE_STATES) != 0 &&
-		           (ndm->ndm_state & ~NEIGH_USABLE_STATES) == 0;
+		           (ndm->ndm_state & ~NEIGH_USABLE_STATES) == 0 &&
+		           memcmp(e.mac, zero, NEIGH_MAC_LEN) != 0 && !(e.mac[0] & 1);
+		e.stale = e.usable && ndm->ndm_state == NUD_STALE;
 	}
 	*out = e;
 	return 1;

@@ -25,6 +25,10 @@ struct neigh_entry {
 	 * or PERMANENT; false for NOARP, INCOMPLETE, FAILED and NONE (mac is
 	 * then all zero unless the kernel gave a 6-byte address anyway). */
 	bool usable;
+	/* Usable but STALE: not confirmed lately; neigh_resolve() has the
+	 * kernel probe it again (it leaves a PERMANENT entry alone only if
+	 * not asked). */
+	bool stale;
 };
 
 struct neigh_handle;

@@ -601,6 +601,32 @@ static void t_direct_ttl(void)
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_TTL_EXCEEDED, 1);
 }
 
+/* A frame for another MAC (flooded, promiscuous) or a group address is left
+ * to the stack, which drops it: sent on, it would carry another host's MAC
+ * as its source. */
+static void t_not_for_us(void)
+{
+	static const uint8_t other[6] = {0x02, 0, 0, 0, 0, 0x55};
+	static const uint8_t group[6] = {0x01, 0x00, 0x5e, 0, 0, 0x0a};
+	uint8_t ipb[PKT_MAX];
+	struct result r;
+	struct pkt in;
+	struct seg s;
+	size_t n;
+
+	syn4(&s, 40033);
+	n = pkt_segment(ipb, &s);
+	pkt_frame(&in, other, mac_router, ipb, n);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_BYTES(&r.out, &in);
+	CHECK_COUNTERS(&r, DP_CNT_NOT_FOR_US, 1);
+	pkt_frame(&in, group, mac_router, ipb, n);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_COUNTERS(&r, DP_CNT_NOT_FOR_US, 1);
+}
+
 static void t_ipv4_options(void)
 {
 	static const uint8_t nops[4] = {1, 1, 1, 0};
@@ -2084,6 +2110,7 @@ static const struct test_case cases[] = {
     {"direct4", t_direct4},
     {"direct6", t_direct6},
     {"direct_ttl", t_direct_ttl},
+    {"not_for_us", t_not_for_us},
     {"ipv4_options", t_ipv4_options},
     {"fragments", t_fragments},
     {"malformed", t_malformed},

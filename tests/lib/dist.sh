@@ -24,7 +24,7 @@
 #   dist_all_ready DVIPA PORT                 n1 counts n1..n3 ready
 #   dist_stop_http I PORT                     stop plex_start_http's nginx
 #   dist_quiet CMD...                         CMD's output as a note
-#   dist_counter I NAME                       node I's data-plane counter NAME (dp_ingress)
+#   dist_counter I NAME                       node I's data-plane counter NAME (dp_ingress), or fails
 
 # dist_require TOOL...: the test is skipped (a TAP plan of 0) unless every
 # TOOL is on PATH.
@@ -213,21 +213,22 @@ dist_quiet()
 
 # dist_counter I NAME: the sum over CPUs of counter NAME ("forward",
 # "encap", "decap"...) of the tc ingress program on node I's eth0, read with
-# bpftool; its index is NAME's place in dataplane/dataplane_maps.h. 0 when
-# the program or the counter is not there.
+# bpftool; its index is NAME's place in dataplane/dataplane_maps.h. Nothing
+# and status 1 when the program or the counter cannot be read, so that a
+# comparison with it fails rather than passes on two zeros.
 dist_counter()
 {
 	local i=$1 name=$2 idx prog map
 	idx=$(grep -o 'X([A-Z_0-9]*, "[a-z_0-9]*"' dataplane/dataplane_maps.h |
 		awk -F'"' -v n="$name" '$2 == n { print NR - 1; exit }')
-	[ -n "$idx" ] || { echo 0; return; }
+	[ -n "$idx" ] || return 1
 	prog=$(plex_run "$i" bpftool -j net show dev eth0 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for dev in json.load(sys.stdin):
     for e in dev.get("tc", []):
         if e["kind"].endswith("ingress"):
             print(e["id"])' 2>/dev/null | head -n 1)
-	[ -n "$prog" ] || { echo 0; return; }
+	[ -n "$prog" ] || return 1
 	for map in $(bpftool prog show id "$prog" 2>/dev/null | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr , ' '); do
 		bpftool map show id "$map" 2>/dev/null | grep -q ' name counters ' || continue
 		bpftool -j map lookup id "$map" key $((idx & 255)) $(((idx >> 8) & 255)) 0 0 2>/dev/null |
@@ -240,5 +241,5 @@ e = e.get("formatted", e)
 print(sum(num(c["value"]) for c in e["values"]))'
 		return
 	done
-	echo 0
+	return 1
 }

@@ -77,6 +77,8 @@ static struct {
 	size_t n_neighs;
 	struct ipaddr resolved[8]; /* neigh_resolve() calls, in order */
 	size_t n_resolved;
+	struct addr_info addrs[2]; /* INTERFACE's, for addr_list() */
+	size_t n_addrs;
 } fake;
 
 struct dp {
@@ -157,10 +159,18 @@ int addr_link_get(struct addr_handle *h, int ifindex, struct addr_link *ret)
 
 int addr_list(struct addr_handle *h, int ifindex, struct addr_info **ret_v, size_t *ret_n)
 {
+	struct addr_info *v = NULL;
+
 	(void)h;
 	(void)ifindex;
-	*ret_v = NULL;
-	*ret_n = 0;
+	if (fake.n_addrs) {
+		v = calloc(fake.n_addrs, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, fake.addrs, fake.n_addrs * sizeof(*v));
+	}
+	*ret_v = v;
+	*ret_n = fake.n_addrs;
 	return 0;
 }
 
@@ -832,10 +842,12 @@ static void tdr_tick(struct tdr *t)
 	distributor_tick(t->d, t->p, &t->facts[0], fake.now_ms);
 }
 
-/* A target on the link whose MAC the kernel knows is forwarded to directly,
- * one named by VIPAROUTE is not, and the way follows the neighbour table:
- * a lost MAC goes back to encapsulation, a new one is programmed. The
- * kernel is asked about targets without a MAC only. */
+/* A target on the link whose MAC the kernel knows is forwarded to directly;
+ * one named by VIPAROUTE, one outside INTERFACE's prefixes and one without
+ * a MAC are encapsulated to. The way follows the neighbour table and the
+ * prefixes: a lost MAC goes back to encapsulation, a new one is
+ * programmed, one line each. The kernel is asked about missing and STALE
+ * MACs of targets on the link only, every NEIGH_PROBE_MS. */
 TEST(distributor_forwards_directly_by_mac)
 {
 	struct ipaddr d = tdr_addr(TDR_DVIPA);
@@ -846,6 +858,11 @@ TEST(distributor_forwards_directly_by_mac)
 	tdr_extra = "VIPAROUTE DEFINE 192.168.1.3";
 	CHECK_INT(tdr_init(&t, 4, "DISTMETHOD ROUNDROBIN " TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
 	tdr_extra = "";
+	fake.addrs[0] =
+	    (struct addr_info){.ifindex = 2, .addr = tdr_addr("192.168.1.1"), .prefix_len = 24};
+	fake.addrs[1] =
+	    (struct addr_info){.ifindex = 2, .addr = tdr_addr(TDR_DVIPA), .prefix_len = 32};
+	fake.n_addrs = 2;
 	fake.neighs[0] = tdr_neigh("192.168.1.2", 2, true);
 	fake.neighs[1] = tdr_neigh("192.168.1.3", 3, true);
 	fake.neighs[2] = tdr_neigh("192.168.1.4", 4, false);
@@ -866,18 +883,24 @@ TEST(distributor_forwards_directly_by_mac)
 	CHECK_INT(s->targets[1].mac[5], 2);
 	CHECK(!s->targets[2].direct); /* VIPAROUTE */
 	CHECK(!s->targets[3].direct); /* no MAC */
-	CHECK_INT(fake_logged("10.0.0.10 port 80: target 192.168.1.2 forwarded to directly "
-	                      "(MAC 02:00:00:00:00:02)"),
+	CHECK_INT(fake_logged("target 192.168.1.2 forwarded to directly (MAC 02:00:00:00:00:02)"),
 	          1);
-	/* Only n4 lacks a MAC and is not VIPAROUTE'd: only it is asked about. */
+	CHECK_INT(fake_logged("target 192.168.1.3 encapsulated to (VIPAROUTE)"), 1);
+	CHECK_INT(fake_logged("target 192.168.1.4 encapsulated to (no MAC known on eth0)"), 1);
+	/* Only n4 lacks a MAC and is not VIPAROUTE'd: only it is asked about,
+	 * and not again before NEIGH_PROBE_MS; nothing changed, nothing logged. */
 	CHECK_INT(fake.n_resolved, 1);
 	CHECK(ipaddr_equal(&fake.resolved[0], &fake.neighs[2].addr));
 	fake.now_ms += 1000;
 	tdr_tick(&t);
 	CHECK_INT(fake.n_resolved, 1);
+	CHECK_INT(fake_logged("forwarded to directly"), 1);
+	/* n2's entry goes STALE: probed with n4 at the next round. */
+	fake.neighs[0].stale = true;
 	fake.now_ms += NEIGH_PROBE_MS;
 	tdr_tick(&t);
-	CHECK_INT(fake.n_resolved, 2);
+	CHECK_INT(fake.n_resolved, 3);
+	CHECK(s->targets[1].direct);
 
 	/* n4 resolved, n2's MAC changed, then n2's entry failed. */
 	fake.neighs[2].usable = true;
@@ -886,12 +909,22 @@ TEST(distributor_forwards_directly_by_mac)
 	CHECK(s->targets[3].direct);
 	CHECK_INT(s->targets[3].mac[5], 4);
 	CHECK_INT(s->targets[1].mac[5], 0x22);
+	CHECK_INT(fake_logged("target 192.168.1.2 forwarded to directly (MAC 02:00:00:00:00:22)"),
+	          1);
 	fake.neighs[0].usable = false;
 	tdr_tick(&t);
 	CHECK(!s->targets[1].direct);
-	CHECK_INT(fake_logged("10.0.0.10 port 80: target 192.168.1.2 encapsulated to (its MAC "
-	                      "on the link is no longer known)"),
-	          1);
+	CHECK_INT(fake_logged("target 192.168.1.2 encapsulated to (no MAC known on eth0)"), 1);
+	/* INTERFACE's prefix shrinks: n4 is beyond a router now, and never
+	 * asked about. */
+	fake.addrs[0].prefix_len = 30;
+	fake.n_resolved = 0;
+	fake.now_ms += NEIGH_PROBE_MS;
+	tdr_tick(&t);
+	CHECK(!s->targets[3].direct);
+	CHECK_INT(fake_logged("target 192.168.1.4 encapsulated to (not on eth0's link)"), 1);
+	CHECK_INT(fake.n_resolved, 1); /* n2, on the link without a MAC */
+	CHECK(ipaddr_equal(&fake.resolved[0], &fake.neighs[0].addr));
 out:
 	tdr_fini(&t);
 }

@@ -158,7 +158,25 @@ TEST(neigh_parse_ipv6_stale_and_other_usable_states)
 		CHECK_INT(e.addr.family, IPADDR_V6);
 		CHECK(memcmp(e.mac, mac1, 6) == 0);
 		CHECK(e.usable);
+		/* Only STALE asks to be probed again. */
+		CHECK(e.stale == (states[i] == NUD_STALE));
 	}
+}
+
+/* A MAC no host has: all zero (a PERMANENT entry added without one), or a
+ * group address. */
+TEST(neigh_parse_no_host_mac)
+{
+	static const uint8_t zero[6], group[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+	struct msg m;
+	struct neigh_entry e;
+
+	CHECK_INT(neigh_parse_msg(msg_entry(&m, "192.0.2.7", 3, NUD_PERMANENT, zero, 6), 3, &e), 1);
+	CHECK(!e.usable && !e.stale);
+	CHECK_INT(neigh_parse_msg(msg_entry(&m, "192.0.2.7", 3, NUD_STALE, group, 6), 3, &e), 1);
+	CHECK(!e.usable && !e.stale);
+	CHECK_INT(neigh_parse_msg(msg_entry(&m, "192.0.2.7", 3, NUD_REACHABLE, mac1, 6), 3, &e), 1);
+	CHECK(e.usable && !e.stale);
 }
 
 TEST(neigh_parse_unusable_states)
