@@ -35,7 +35,9 @@
 #define CONFIG_PORTS_MAX             64   /* PORT entries of one VIPADISTRIBUTE */
 #define CONFIG_DEST_MAX              32 /* DESTIP addresses of one VIPADISTRIBUTE: a plex's size */
 #define CONFIG_HOTSTANDBY_BACKUP_MAX 31
-#define CONFIG_VIAROUTE_MAX          32 /* VIPAROUTE DEFINE targets: a plex's size */
+/* VIPAROUTE DEFINE targets: two plex addresses (IPv4, IPv6) for each of a
+ * plex's 32 nodes. */
+#define CONFIG_VIAROUTE_MAX 64
 
 /* Where a statement or word stands in the file, 1-based. */
 struct config_pos {

@@ -91,8 +91,10 @@ static void config_viaroute_target(struct config_parser *p, const struct lexer_t
 		}
 	}
 	if (p->c->n_viaroutes >= CONFIG_VIAROUTE_MAX) {
-		config_err(p, t, "more than %d VIPAROUTE targets (a plex has at most %d nodes)",
-		           CONFIG_VIAROUTE_MAX, CONFIG_VIAROUTE_MAX);
+		config_err(p, t,
+		           "more than %d VIPAROUTE targets (two plex addresses for each of a "
+		           "plex's %d nodes)",
+		           CONFIG_VIAROUTE_MAX, CONFIG_VIAROUTE_MAX / 2);
 		return;
 	}
 	nv = config_reserve(p, p->c->viaroutes, &p->cap_viaroutes, p->c->n_viaroutes, sizeof(r));

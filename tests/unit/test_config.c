@@ -686,7 +686,8 @@ TEST(config_viaroute_lookup)
 	config_free(c);
 }
 
-/* A plex has at most CONFIG_VIAROUTE_MAX nodes: one VIPAROUTE more is an
+/* A plex has at most two plex addresses for each of 32 nodes: one VIPAROUTE
+ * more than CONFIG_VIAROUTE_MAX is an
  * error at that address, and the parse goes on to report later errors. */
 TEST(config_viaroute_limit)
 {
@@ -713,7 +714,9 @@ TEST(config_viaroute_limit)
 	CHECK(c == NULL);
 	CHECK_INT(e.n, 2);
 	CHECK_INT(e.v[0].pos.line, CONFIG_VIAROUTE_MAX + 3);
-	CHECK_STR(e.v[0].message, "more than 32 VIPAROUTE targets (a plex has at most 32 nodes)");
+	CHECK_STR(e.v[0].message,
+	          "more than 64 VIPAROUTE targets (two plex addresses for each of a "
+	          "plex's 32 nodes)");
 	CHECK_STR(e.v[1].message, "already in a VIPAROUTE DEFINE at line 3");
 	config_errors_clear(&e);
 }
