@@ -522,9 +522,9 @@ static void distributor_reconcile_node(struct distributor *d, const struct plex_
 	d->dp_plex_v6 = d->local.plex_v6;
 }
 
-/* Forwards to target t directly, unchanged to its MAC, when it is on
- * INTERFACE's link (the kernel knows its MAC there) and no VIPAROUTE names
- * it; otherwise its packets are encapsulated. */
+/* Forwards to target t directly, unchanged to its MAC, when the way to its
+ * plex address is direct (distributor_ways(): on INTERFACE's link, MAC
+ * known, no VIPAROUTE); otherwise its packets are encapsulated. */
 static void distributor_direct(const struct distributor *d, struct dp_service_target *t)
 {
 	if (t->is_local)
