@@ -351,6 +351,25 @@ static __noinline int affinity_target(const struct dp_service *svc, const struct
 	return 0;
 }
 
+/* A connection's target as its service lists that node now, into *t: the
+ * way (direct or encapsulated), the MAC and the plex address may have
+ * changed since the flow was made, and its packets follow. The flow's own
+ * copy stays when the service no longer lists the node. */
+static __noinline int current_target(const struct dp_service *svc, struct dp_target *t)
+{
+	__u32 node = t->node_id, n = svc->n_targets;
+
+	for (__u32 i = 0; i < DP_MAX_TARGETS; i++) {
+		if (i >= n)
+			break;
+		if (svc->targets[i].node_id != node)
+			continue;
+		*t = svc->targets[i];
+		return 1;
+	}
+	return 0;
+}
+
 /* Joins the entry a: its gen is read from the element that was incremented,
  * so that a flow always carries the gen of the entry that counts it, even if
  * another CPU replaced the entry meanwhile. */
@@ -512,6 +531,7 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 				affinity_closed(p, f->affinity_gen, 1);
 		}
 		flow.target = f->target;
+		current_target(svc, &flow.target);
 		return send_to_target(skb, p, cfg, &flow.target);
 	}
 	if (!syn) {

@@ -582,6 +582,56 @@ static void t_direct6(void)
 	CHECK_COUNTERS(&r, DP_CNT_FLOW_NEW, 1, DP_CNT_FORWARD, 1);
 }
 
+/* A connection follows its target's way as the service has it now: a new
+ * MAC, then encapsulation, then the MAC again. */
+static void t_direct_follows(void)
+{
+	static const uint8_t mac_new[6] = {0x02, 0, 0, 0, 0, 0x77};
+	struct dp_service_target t[] = {target(2, T2_4, false)};
+	struct ipaddr dvipa = ip("10.0.0.15");
+	struct pkt in, want;
+	struct result r;
+	struct seg s;
+
+	t[0].direct = true;
+	memcpy(t[0].mac, mac_t2, sizeof(t[0].mac));
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 1, NULL, 0), 0);
+	syn4(&s, 40034);
+	s.dst = "10.0.0.15";
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	forwarded(&want, s);
+	CHECK_BYTES(&r.out, &want);
+	/* The target's MAC changes. */
+	memcpy(t[0].mac, mac_new, sizeof(t[0].mac));
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 1, NULL, 0), 0);
+	s.flags = TH_ACK;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	forwarded(&want, s);
+	memcpy(want.b, mac_new, 6);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FORWARD, 1);
+	/* VIPAROUTE, or the MAC lost: encapsulated from the next packet on. */
+	t[0].direct = false;
+	CHECK_INT(dp_service_set(dp, &dvipa, 80, t, 1, NULL, 0), 0);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	encapsulated(&want, &in, T2_4, mac_t2);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_ENCAP, 1);
+	/* The service no longer lists the node: the flow's own copy. */
+	CHECK_INT(dp_service_set(dp, &dvipa, 80,
+	                         (struct dp_service_target[]){target(3, T3_4, false)}, 1, NULL, 0),
+	          0);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	forwarded(&want, s);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_FORWARD, 1);
+}
+
 /* A packet whose TTL would run out dies here, like at a router: what ends
  * a packet passed back and forth between two nodes that both think they
  * distribute, for a moment while the distributor moves. */
@@ -2110,6 +2160,7 @@ static const struct test_case cases[] = {
     {"direct4", t_direct4},
     {"direct6", t_direct6},
     {"direct_ttl", t_direct_ttl},
+    {"direct_follows", t_direct_follows},
     {"not_for_us", t_not_for_us},
     {"ipv4_options", t_ipv4_options},
     {"fragments", t_fragments},
