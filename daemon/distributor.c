@@ -777,21 +777,36 @@ void distributor_update(struct distributor *d, const struct plex *p, const struc
 
 /* ---- the tick ---- */
 
+/* INTERFACE's addresses, read once a tick by the first that needs them
+ * (the other family's plex address, the ways to the targets). */
+struct distributor_addrs {
+	bool read;
+	int err;
+	struct addr_info *v;
+	size_t n;
+};
+
+static int distributor_addrs(struct distributor *d, struct distributor_addrs *a)
+{
+	if (!a->read) {
+		a->err = addr_list(d->addr, d->ifindex, &a->v, &a->n);
+		a->read = true;
+	}
+	return a->err;
+}
+
 /* This node's plex address of the family its corosync ring0_addr does not
  * have: the lowest global, permanent-looking address of that family on
  * INTERFACE that is not a DVIPA (DVIPAs are host addresses; a node's own
  * addresses have a subnet prefix). */
 static void distributor_other_family(struct distributor *d, const struct plex *p, int family,
-                                     struct ipaddr *ret)
+                                     struct distributor_addrs *addrs, struct ipaddr *ret)
 {
-	struct addr_info *v = NULL;
-	size_t n = 0;
-
 	memset(ret, 0, sizeof(*ret));
-	if (addr_list(d->addr, d->ifindex, &v, &n) < 0)
+	if (distributor_addrs(d, addrs) < 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct addr_info *a = &v[i];
+	for (size_t i = 0; i < addrs->n; i++) {
+		const struct addr_info *a = &addrs->v[i];
 
 		if (a->addr.family != family || a->scope != 0 /* RT_SCOPE_UNIVERSE */ ||
 		    a->prefix_len == ipaddr_max_prefix(&a->addr) ||
@@ -802,20 +817,19 @@ static void distributor_other_family(struct distributor *d, const struct plex *p
 		if (!ret->family || ipaddr_cmp(&a->addr, ret) < 0)
 			*ret = a->addr;
 	}
-	free(v);
 }
 
 static bool distributor_plex_addrs(struct distributor *d, const struct plex *p,
-                                   const struct plex_facts *local)
+                                   const struct plex_facts *local, struct distributor_addrs *addrs)
 {
 	struct ipaddr v4 = {0}, v6 = {0};
 
 	if (local->plex_addr.family == IPADDR_V4) {
 		v4 = local->plex_addr;
-		distributor_other_family(d, p, IPADDR_V6, &v6);
+		distributor_other_family(d, p, IPADDR_V6, addrs, &v6);
 	} else if (local->plex_addr.family == IPADDR_V6) {
 		v6 = local->plex_addr;
-		distributor_other_family(d, p, IPADDR_V4, &v4);
+		distributor_other_family(d, p, IPADDR_V4, addrs, &v4);
 	}
 	if (ipaddr_equal(&v4, &d->local.plex_v4) && ipaddr_equal(&v6, &d->local.plex_v6))
 		return false;
@@ -952,12 +966,12 @@ static struct distributor_way distributor_way_of(struct distributor *d, const st
  * directly, to that MAC. One read of INTERFACE's addresses and neighbour
  * table; every NEIGH_PROBE_MS the kernel is asked about missing and STALE
  * MACs. True when a way changed: the services are then reprogrammed. */
-static bool distributor_ways(struct distributor *d, uint64_t now_ms)
+static bool distributor_ways(struct distributor *d, uint64_t now_ms,
+                             struct distributor_addrs *addrs)
 {
 	struct distributor_way ways[2 * PLEX_MAX_NODES];
 	struct neigh_entry *nv = NULL;
-	struct addr_info *av = NULL;
-	size_t nn = 0, an = 0, n = 0;
+	size_t nn = 0, n = 0;
 	bool probe, changed;
 	int err;
 
@@ -968,7 +982,7 @@ static bool distributor_ways(struct distributor *d, uint64_t now_ms)
 	}
 	err = neigh_list(d->neigh, d->ifindex, &nv, &nn);
 	if (err == 0)
-		err = addr_list(d->addr, d->ifindex, &av, &an);
+		err = distributor_addrs(d, addrs);
 	if (err < 0) {
 		/* Nothing to go by: encapsulated to every target. */
 		if (!d->ways_failed)
@@ -989,10 +1003,9 @@ static bool distributor_ways(struct distributor *d, uint64_t now_ms)
 		d->neigh_probe_ms = now_ms + NEIGH_PROBE_MS;
 	for (size_t i = 0; i < d->n_members && n < sizeof(ways) / sizeof(ways[0]); i++)
 		if (d->members[i].node_id != d->self)
-			ways[n++] =
-			    distributor_way_of(d, &d->members[i].addr, av, an, nv, nn, probe);
+			ways[n++] = distributor_way_of(d, &d->members[i].addr, addrs->v, addrs->n,
+			                               nv, nn, probe);
 	free(nv);
-	free(av);
 	changed = n != d->n_ways;
 	for (size_t i = 0; i < n && !changed; i++)
 		changed = !distributor_way_equal(&ways[i], &d->ways[i]);
@@ -1013,10 +1026,11 @@ static bool distributor_ways(struct distributor *d, uint64_t now_ms)
 bool distributor_tick(struct distributor *d, const struct plex *p, const struct plex_facts *local,
                       uint64_t now_ms)
 {
+	struct distributor_addrs addrs = {0};
 	bool changed = false;
 
 	if (p && local->node_id == plex_self(p))
-		changed |= distributor_plex_addrs(d, p, local);
+		changed |= distributor_plex_addrs(d, p, local, &addrs);
 	changed |= distributor_ready(d, local);
 	changed |= workload_tick(d->workload, &d->view, d->self, d->local.ready, d->local.n_ready,
 	                         now_ms, &d->local.wlm);
@@ -1026,8 +1040,9 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	if (!changed)
 		target_leftovers(d->target, p, &d->view);
 	flowstats_tick(&d->flowstats, d->dp, &d->view, d->self, p, local, now_ms);
-	if (distributor_ways(d, now_ms))
+	if (distributor_ways(d, now_ms, &addrs))
 		distributor_reconcile_services(d);
+	free(addrs.v);
 	return changed;
 }
 
