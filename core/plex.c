@@ -265,9 +265,13 @@ static void plex_derive_row(const struct plex_member *m, size_t n, struct plex_c
 			}
 		}
 		/* A holder keeps the DVIPA while it may own it, or while it
-		 * quiesces: deactivated here but still with connections. */
+		 * quiesces: deactivated here but still with connections. One
+		 * that may own it comes first: it keeps D where it is active,
+		 * while a quiescing one gives D up to anyone who may own it. */
 		if (h && h->state == PLEX_HELD_ACTIVE && d && !plex_left(f) &&
-		    (eligible || h->conns > 0) && d->rank > keeper_rank) {
+		    (eligible || h->conns > 0) &&
+		    (!r->keeper || (eligible && r->keeper_quiescing) ||
+		     (eligible == !r->keeper_quiescing && d->rank > keeper_rank))) {
 			r->keeper = m[i].id;
 			r->keeper_conns = h->conns;
 			r->keeper_quiescing = !eligible;
@@ -289,17 +293,20 @@ static void plex_derive_row(const struct plex_member *m, size_t n, struct plex_c
 
 	if (!quorate)
 		r->owner = PLEX_NODE_NONE;
-	else if (r->keeper && r->definer && r->definer != r->keeper)
-		r->owner = (r->keeper_quiescing || r->mode == CONFIG_MOVEABLE_WHENIDLE) &&
-		                   r->keeper_conns > 0
-		               ? r->keeper
-		               : r->definer;
-	else if (r->keeper)
+	else if (r->keeper && !r->keeper_quiescing && r->definer && r->definer != r->keeper)
+		r->owner = r->mode == CONFIG_MOVEABLE_WHENIDLE && r->keeper_conns > 0 ? r->keeper
+		                                                                      : r->definer;
+	else if (r->keeper && !r->keeper_quiescing)
 		r->owner = r->keeper;
 	else if (r->definer)
 		r->owner = r->definer;
 	else
 		r->owner = r->existing ? best_any : best_moveable;
+	/* A quiescing keeper's connections are for the new owner to forward
+	 * (docs/plex.md); with nobody to take over, the keeper stays rather
+	 * than cut them off. */
+	if (quorate && !r->owner)
+		r->owner = r->keeper;
 }
 
 static int plex_derive(const struct plex_member *m, size_t n, bool quorate, struct plex_row **ret,
@@ -361,14 +368,15 @@ static enum plex_reason plex_reason(const struct plex_member *om, size_t on, boo
 			return PLEX_REASON_DEACTIVATED;
 		if (of_new && !plex_facts_find_def(of_new, a))
 			return PLEX_REASON_DEFINITION_CHANGED;
+		/* It kept D only because nobody else could own it, or until
+		 * its connections ended: whatever changed, it is deactivated. */
+		if (orow->keeper == o && orow->keeper_quiescing)
+			return PLEX_REASON_DEACTIVATED;
 		if (orow->keeper == o && nw && nrow->definer == nw) {
 			if (orow->keeper_conns > 0 && (nrow->keeper != o || !nrow->keeper_conns))
-				return orow->keeper_quiescing ? PLEX_REASON_DEACTIVATED
-				                              : PLEX_REASON_HOLDER_IDLE_TAKEBACK;
+				return PLEX_REASON_HOLDER_IDLE_TAKEBACK;
 			return PLEX_REASON_OWNER_RETURNED_TAKEBACK;
 		}
-		if (orow->keeper == o && orow->keeper_quiescing && (!nrow || nrow->keeper != o))
-			return PLEX_REASON_DEACTIVATED;
 		if (orow->keeper == o && (!nrow || nrow->keeper != o))
 			return PLEX_REASON_HOLDER_RELEASED;
 	}
@@ -796,9 +804,12 @@ static enum plex_status plex_status_of(const struct plex *p, const struct plex_r
 {
 
 	if (h && h->state == PLEX_HELD_ACTIVE) {
-		if (r->owner != id)
-			return PLEX_STATUS_MOVING;
-		return deact ? PLEX_STATUS_QUIESCING : PLEX_STATUS_ACTIVE;
+		/* Deactivated with connections: whether it still owns D (nobody
+		 * else may) or hands D over to the new owner, its connections
+		 * are finishing here. */
+		if (deact && h->conns > 0 && p->quorate && !plex_left(f) && d)
+			return PLEX_STATUS_QUIESCING;
+		return r->owner == id ? PLEX_STATUS_ACTIVE : PLEX_STATUS_MOVING;
 	}
 	if (deact)
 		return PLEX_STATUS_DEACTIVATED;
@@ -806,7 +817,7 @@ static enum plex_status plex_status_of(const struct plex *p, const struct plex_r
 		return PLEX_STATUS_INACTIVE;
 	if (r->owner == id)
 		return PLEX_STATUS_MOVING;
-	/* The VIPADEFINE node waiting for a WHENIDLE or quiescing holder. */
+	/* The VIPADEFINE node waiting for a WHENIDLE holder. */
 	if (r->definer == id && r->keeper && r->owner == r->keeper)
 		return PLEX_STATUS_MOVING;
 	if (d->kind == CONFIG_VIPABACKUP)

@@ -183,7 +183,7 @@ const char *plex_action_name(enum plex_action_type t);
 enum plex_status {
 	PLEX_STATUS_ACTIVE = 0,  /* held here, owned here */
 	PLEX_STATUS_BACKUP,      /* defined here, owned elsewhere or nowhere */
-	PLEX_STATUS_QUIESCING,   /* deactivated here, kept while connections remain */
+	PLEX_STATUS_QUIESCING,   /* held and deactivated here, connections remain */
 	PLEX_STATUS_DEACTIVATED, /* deactivated here by the operator */
 	PLEX_STATUS_MOVING,      /* on its way to or from this node (see docs/plex.md) */
 	PLEX_STATUS_INACTIVE,    /* no quorum, LEAVEGROUP, or nobody may activate it */
@@ -252,7 +252,7 @@ enum plex_reason {
 	PLEX_REASON_OWNER_LEFT,              /* the owner left the group (crash, partition, stop) */
 	PLEX_REASON_OWNER_RETURNED_TAKEBACK, /* VIPADEFINE node back, MOVEABLE IMMEDIATE */
 	PLEX_REASON_HOLDER_IDLE_TAKEBACK,    /* WHENIDLE holder reached zero connections */
-	PLEX_REASON_DEACTIVATED,             /* operator deactivated it on the owner */
+	PLEX_REASON_DEACTIVATED,             /* the owner deactivated it (now, or was quiescing) */
 	PLEX_REASON_REACTIVATED,             /* operator reactivated it on the new owner */
 	PLEX_REASON_QUORUM_LOST,
 	PLEX_REASON_QUORUM_GAINED,

@@ -123,6 +123,19 @@ int wire_peek(const void *buf, size_t len, enum wire_type *ret_type)
 	return 0;
 }
 
+void wire_seal(void *buf, size_t len, enum wire_type type)
+{
+	struct wire_header h = {0};
+
+	h.magic = htole32(WIRE_MAGIC);
+	h.version = WIRE_VERSION;
+	h.type = (uint8_t)type;
+	h.length = htole32((uint32_t)len);
+	memcpy(buf, &h, sizeof(h));
+	h.checksum = htole32(wire_checksum(buf, len));
+	memcpy(buf, &h, sizeof(h));
+}
+
 size_t wire_facts_size(const struct plex_facts *f, size_t ext_len)
 {
 	return sizeof(struct wire_header) + sizeof(struct wire_facts) +
@@ -134,10 +147,9 @@ size_t wire_facts_size(const struct plex_facts *f, size_t ext_len)
 int wire_encode_facts(const struct plex_facts *f, const void *ext, size_t ext_len, void *buf,
                       size_t size, size_t *ret_len)
 {
-	struct wire_header h = {0};
 	struct wire_facts wf = {0};
 	uint8_t *p = buf;
-	size_t len, off = 0, name_len;
+	size_t len, off = sizeof(struct wire_header), name_len;
 
 	if (plex_facts_check(f) < 0 || (ext_len && !ext) || wire_check_ext(ext, ext_len) < 0)
 		return -EINVAL;
@@ -147,13 +159,6 @@ int wire_encode_facts(const struct plex_facts *f, const void *ext, size_t ext_le
 	if (len > size)
 		return -EMSGSIZE;
 	name_len = strlen(f->name);
-
-	h.magic = htole32(WIRE_MAGIC);
-	h.version = WIRE_VERSION;
-	h.type = WIRE_FACTS;
-	h.length = htole32((uint32_t)len);
-	memcpy(p + off, &h, sizeof(h));
-	off += sizeof(h);
 
 	wf.node_id = htole32(f->node_id);
 	wf.flags = htole32(f->flags);
@@ -208,8 +213,7 @@ int wire_encode_facts(const struct plex_facts *f, const void *ext, size_t ext_le
 	if (ext_len)
 		memcpy(p + off, ext, ext_len);
 	off += ext_len;
-	h.checksum = htole32(wire_checksum(p, off));
-	memcpy(p, &h, sizeof(h));
+	wire_seal(p, off, WIRE_FACTS);
 	*ret_len = off;
 	return 0;
 }

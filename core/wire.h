@@ -18,7 +18,10 @@
  *   ext_len bytes of extension records (struct wire_ext_record), each padded
  *   to 4 bytes. The extension section is where later facts go (distributed
  *   ports, ready listeners, weights, quiesce, port blocks): a receiver skips
- *   record types it does not know, so adding one needs no version change. */
+ *   record types it does not know, so adding one needs no version change.
+ *
+ * CONNS body (a node's TCP connections on a DVIPA that moves): laid out in
+ * core/wire_conns.h. */
 #ifndef DVIPA_CORE_WIRE_H
 #define DVIPA_CORE_WIRE_H
 
@@ -38,6 +41,7 @@
 enum wire_type {
 	WIRE_TYPE_NONE = 0, /* never sent */
 	WIRE_FACTS,
+	WIRE_CONNS, /* connections on a DVIPA for its new owner (core/wire_conns.h) */
 	WIRE_TYPE_MAX
 };
 
@@ -139,6 +143,10 @@ uint32_t wire_checksum(const void *buf, size_t len);
  * version, -EOPNOTSUPP for a type this version does not know (a receiver may
  * skip those). */
 int wire_peek(const void *buf, size_t len, enum wire_type *ret_type);
+/* Writes the header of a message of type and len bytes (header included)
+ * whose body is already in place after it: magic, version, type, length and
+ * the checksum of the whole. Every encoder ends with it. */
+void wire_seal(void *buf, size_t len, enum wire_type type);
 
 /* Bytes wire_encode_facts() needs. */
 size_t wire_facts_size(const struct plex_facts *f, size_t ext_len);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <bpf/libbpf.h>
 #include <linux/if_addr.h>
@@ -13,6 +14,7 @@
 #include "core/dist_count.h"
 #include "core/dist_index.h"
 #include "core/wire.h"
+#include "core/wire_conns.h"
 #include "core/wire_dist.h"
 #include "daemon/flowstats.h"
 #include "daemon/log.h"
@@ -25,12 +27,24 @@
 /* How long to wait before trying to load the data plane again after a
  * failure. */
 #define DP_RETRY_MS 10000
+/* The flow table is pinned here (a bpffs): the programs of a dvipad that
+ * died go on forwarding with it, and the next run adopts it. */
+#define PIN_DIR "/sys/fs/bpf/dvipa"
 /* How often a distributing node asks the kernel to look up the MAC of a
  * target on the link that it has none for (a target that corosync has not
  * talked to yet, or one whose entry failed), or to probe a STALE one again
  * (no traffic of corosync's confirms the plex address of the other
  * family). */
 #define NEIGH_PROBE_MS 5000
+/* A service new on this node (a takeover, a takeback) holds back, for this
+ * long, the packets of connections its flow table does not know yet
+ * (DP_SERVICE_HOLD_UNKNOWN), while the targets' reports rebuild it; then the
+ * stack answers them with a reset, as it would any unknown connection. */
+#define REBUILD_MS 2000
+/* A node that hands a distributed DVIPA over goes on forwarding the flows it
+ * knows for this long (a MOVING entry): clients whose neighbour cache still
+ * names it, packets already on their way. */
+#define HANDOVER_MS 5000
 
 /* How the data plane reaches a member's plex address. */
 enum distributor_way_kind {
@@ -52,6 +66,7 @@ struct distributor_svc {
 	uint16_t port;
 	uint16_t n_slots;
 	uint32_t timedaffinity; /* seconds, 0 = none */
+	uint64_t hold_until_ms; /* DP_SERVICE_HOLD_UNKNOWN until then; 0: cleared */
 	size_t n_targets;
 	struct dp_service_target targets[DIST_MAX_TARGETS];
 	uint8_t slots[DIST_SLOTS];
@@ -62,6 +77,16 @@ struct distributor_member {
 	uint32_t node_id;
 };
 
+/* A DVIPA with a MOVING entry in the data plane: connections of node (an
+ * earlier holder) on ports no service names are forwarded to it; or, with
+ * until_ms, this node handed the DVIPA over and forwards the flows it knew
+ * until then. */
+struct distributor_moving {
+	struct ipaddr dvipa;
+	uint32_t node; /* 0 with until_ms */
+	uint64_t until_ms;
+};
+
 struct distributor {
 	const struct config *config;
 	int ifindex;
@@ -70,6 +95,7 @@ struct distributor {
 	struct workload *workload; /* BASEWLM, SERVERWLM: this node's report */
 
 	struct dp *dp;
+	bool dp_attached; /* d->dp's programs are on INTERFACE */
 	uint64_t dp_retry_ms;
 
 	/* What this node announces; its ready list is refreshed by the tick. */
@@ -94,6 +120,14 @@ struct distributor {
 	struct distributor_member *members;
 	size_t n_members, cap_members;
 	struct target_addrs target_dvipas; /* in the data plane's target map */
+	/* MOVING entries (takeover.c's reports and handovers). */
+	struct distributor_moving *moving;
+	size_t n_moving, cap_moving;
+	/* DVIPAs this node gave up with connections of its own still open on
+	 * them: kept on lo, decapsulated, until the last one ends. */
+	struct target_addrs kept;
+	uint64_t now_ms;            /* of the last update or tick */
+	uint64_t hold_all_until_ms; /* distributor_hold_unknown() */
 
 	/* How each member's plex address is reached, from INTERFACE's
 	 * prefixes and neighbour table, while this node distributes (no
@@ -142,8 +176,42 @@ static void distributor_mss(struct distributor *d)
 		         strerror(-err));
 }
 
-/* Loads and attaches the data plane the first time this node has a part in
- * distribution; after a failure, tries again DP_RETRY_MS later. */
+static int distributor_count_flow(const struct dp_flow_info *f, void *data)
+{
+	(void)f;
+	(*(size_t *)data)++;
+	return 0;
+}
+
+/* Opens the data plane with the flow table pinned in PIN_DIR: an earlier
+ * run's, if it died, is adopted. */
+static int distributor_open_dp(struct distributor *d)
+{
+	struct dp_open_opts o = {.pin_dir = PIN_DIR, .pin_flows_only = true};
+	size_t n = 0;
+	int err = dp_open(&o, &d->dp);
+
+	if (err == -EINVAL) {
+		log_warn("the flow table an earlier run pinned in %s has another layout: starting "
+		         "with an empty one",
+		         PIN_DIR);
+		o.reset_pins = true;
+		err = dp_open(&o, &d->dp);
+	}
+	if (err < 0) {
+		log_warn("cannot pin the flow table in %s (%s): a restarted dvipad will start "
+		         "with an empty one",
+		         PIN_DIR, strerror(-err));
+		return dp_open(NULL, &d->dp);
+	}
+	if (dp_flow_foreach(d->dp, distributor_count_flow, &n) == 0 && n)
+		log_info("adopted %zu connections from the flow table of an earlier run", n);
+	return 0;
+}
+
+/* Loads the data plane the first time this node has a part in distribution
+ * (attached once its tables are filled: distributor_attach()); after a
+ * failure, tries again DP_RETRY_MS later. */
 static bool distributor_need_dp(struct distributor *d, uint64_t now_ms)
 {
 	int err;
@@ -152,21 +220,14 @@ static bool distributor_need_dp(struct distributor *d, uint64_t now_ms)
 		return true;
 	if (now_ms < d->dp_retry_ms)
 		return false;
-	err = dp_open(NULL, &d->dp);
-	if (err == 0) {
-		err = dp_attach(d->dp, d->ifindex);
-		if (err < 0) {
-			dp_free(d->dp);
-			d->dp = NULL;
-		}
-	}
+	err = distributor_open_dp(d);
 	if (err < 0) {
 		log_err("cannot load the BPF data plane on %s: %s; no distribution here for now",
 		        d->config->interface, strerror(-err));
 		d->dp_retry_ms = now_ms + DP_RETRY_MS;
 		return false;
 	}
-	log_info("BPF data plane attached to %s", d->config->interface);
+	d->dp_attached = false;
 	distributor_mss(d);
 	target_sysctls(d->target, true);
 	d->dp_node_id = 0;
@@ -214,13 +275,8 @@ int distributor_new(const struct config *config, int ifindex, struct addr_handle
 		goto fail;
 	}
 	libbpf_set_print(distributor_libbpf_print);
-	/* A crashed run's programs would distribute with its stale tables. */
-	distributor_libbpf_quiet = true;
-	err = dp_detach_ifindex(ifindex);
-	distributor_libbpf_quiet = false;
-	if (err < 0)
-		log_debug("removing old BPF programs from %s: %s", config->interface,
-		          strerror(-err));
+	/* A crashed run's programs stay until this run's replace them, or
+	 * distributor_settle() finds this node has no part. */
 	*ret = d;
 	return 0;
 fail:
@@ -237,6 +293,9 @@ void distributor_free(struct distributor *d)
 		dp_free(d->dp);
 		log_info("BPF data plane detached from %s", d->config->interface);
 	}
+	/* An orderly stop: the next run starts afresh. */
+	if (dp_unpin(PIN_DIR) < 0)
+		log_debug("cannot remove %s", PIN_DIR);
 	target_free(d->target);
 	workload_free(d->workload);
 	dist_facts_clear(&d->local);
@@ -248,6 +307,8 @@ void distributor_free(struct distributor *d)
 	dist_index_clear(&d->svc_index);
 	free(d->members);
 	target_addrs_clear(&d->target_dvipas);
+	free(d->moving);
+	target_addrs_clear(&d->kept);
 	neigh_close(d->neigh);
 	free(d);
 }
@@ -369,8 +430,7 @@ static bool distributor_holds(const struct plex_facts *local, const struct ipadd
 /* ---- reconciling ---- */
 
 /* The DVIPAs this node serves as a target: on lo (unless its LAN interface
- * holds them, or is about to: it is their distributor) and in the data
- * plane's target map. */
+ * holds them) and in the data plane's target map. */
 static void distributor_targets(const struct distributor *d, const struct plex_facts *local,
                                 struct target_addrs *ret_targets, struct target_addrs *ret_lo)
 {
@@ -386,8 +446,17 @@ static void distributor_targets(const struct distributor *d, const struct plex_f
 		if (!(role & DIST_ROLE_DEST))
 			continue;
 		target_addrs_add(ret_targets, &s->dvipa);
-		if (!distributor_holds(local, &s->dvipa) && s->distributor != d->self)
+		/* Until it is on INTERFACE, not only until this node is about
+		 * to put it there: a packet of one of its connections between
+		 * the two would find the address nowhere. */
+		if (!distributor_holds(local, &s->dvipa))
 			target_addrs_add(ret_lo, &s->dvipa);
+	}
+	/* On lo before the LAN interface gives them up: no moment when the
+	 * kernel would not take their packets. */
+	for (size_t i = 0; i < d->kept.n; i++) {
+		target_addrs_add(ret_targets, &d->kept.v[i]);
+		target_addrs_add(ret_lo, &d->kept.v[i]);
 	}
 }
 
@@ -654,6 +723,104 @@ static void distributor_affinity_gone(struct distributor *d, const struct distri
 		target_addrs_add(cleared, &gone->dvipa);
 }
 
+/* Whether this node distributes a port of dvipa. */
+static bool distributor_serves_any(const struct distributor *d, const struct ipaddr *dvipa)
+{
+	for (size_t i = 0; i < d->n_svcs; i++)
+		if (ipaddr_equal(&d->svcs[i].dvipa, dvipa))
+			return true;
+	return false;
+}
+
+/* The MOVING entry of dvipa for node (0: handed over), or -1. */
+static ssize_t distributor_moving_find(const struct distributor *d, const struct ipaddr *dvipa,
+                                       uint32_t node)
+{
+	for (size_t i = 0; i < d->n_moving; i++)
+		if (d->moving[i].node == node && ipaddr_equal(&d->moving[i].dvipa, dvipa))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Whether this node handed dvipa over a moment ago: its services stay
+ * away until it is this node's again (distributor_reclaim()), although
+ * its facts still say it holds the DVIPA until it removes it. */
+static bool distributor_handed_over(const struct distributor *d, const struct ipaddr *dvipa)
+{
+	return distributor_moving_find(d, dvipa, 0) >= 0;
+}
+
+/* A service new here holds unknown connections back for REBUILD_MS. */
+static void distributor_hold(struct distributor *d, struct distributor_svc *svc)
+{
+	char text[IPADDR_STRLEN];
+	int err = dp_service_set_flags(d->dp, &svc->dvipa, svc->port, DP_SERVICE_HOLD_UNKNOWN);
+
+	if (err < 0)
+		log_err("data plane: cannot hold unknown connections of %s port %u: %s",
+		        ipaddr_format(&svc->dvipa, text, sizeof(text)), svc->port, strerror(-err));
+	svc->hold_until_ms = 0;
+	if (err == 0)
+		svc->hold_until_ms = d->now_ms + REBUILD_MS > d->hold_all_until_ms
+		                         ? d->now_ms + REBUILD_MS
+		                         : d->hold_all_until_ms;
+}
+
+void distributor_hold_unknown(struct distributor *d, uint64_t until_ms)
+{
+	if (until_ms <= d->hold_all_until_ms)
+		return;
+	d->hold_all_until_ms = until_ms;
+	if (!d->dp)
+		return;
+	for (size_t i = 0; i < d->n_svcs; i++)
+		if (d->svcs[i].hold_until_ms < until_ms)
+			distributor_hold(d, &d->svcs[i]);
+}
+
+/* Services whose REBUILD_MS ran out: unknown connections go to the stack. */
+static void distributor_unhold(struct distributor *d)
+{
+	char text[IPADDR_STRLEN];
+
+	for (size_t i = 0; i < d->n_svcs; i++) {
+		struct distributor_svc *svc = &d->svcs[i];
+		int err;
+
+		if (!svc->hold_until_ms || d->now_ms < svc->hold_until_ms)
+			continue;
+		err = dp_service_set_flags(d->dp, &svc->dvipa, svc->port, 0);
+		if (err < 0 && err != -ENOENT) {
+			log_err("data plane: cannot release unknown connections of %s port %u: %s",
+			        ipaddr_format(&svc->dvipa, text, sizeof(text)), svc->port,
+			        strerror(-err));
+			continue;
+		}
+		svc->hold_until_ms = 0;
+	}
+}
+
+/* Removes service i from the data plane and the list (the last one takes
+ * its place). */
+static int distributor_svc_drop(struct distributor *d, size_t i, struct target_addrs *cleared)
+{
+	char text[IPADDR_STRLEN];
+	struct distributor_svc gone = d->svcs[i];
+	int err = dp_service_remove(d->dp, &gone.dvipa, gone.port);
+
+	if (err < 0 && err != -ENOENT) {
+		log_err("data plane: cannot remove service %s port %u: %s",
+		        ipaddr_format(&gone.dvipa, text, sizeof(text)), gone.port, strerror(-err));
+		return err;
+	}
+	log_info("stopped distributing %s port %u", ipaddr_format(&gone.dvipa, text, sizeof(text)),
+	         gone.port);
+	d->svcs[i] = d->svcs[--d->n_svcs];
+	if (gone.timedaffinity)
+		distributor_affinity_gone(d, &gone, cleared);
+	return 0;
+}
+
 /* The services of the DVIPAs this node holds: what the view says, written
  * only when it changed. */
 static void distributor_reconcile_services(struct distributor *d)
@@ -667,24 +834,10 @@ static void distributor_reconcile_services(struct distributor *d)
 		const struct dist_service *s =
 		    dist_view_find(&d->view, &d->svcs[i].dvipa, d->svcs[i].port);
 
-		if (s && s->distributor == d->self && s->distributor_active) {
+		if ((s && s->distributor == d->self && s->distributor_active &&
+		     !distributor_handed_over(d, &s->dvipa)) ||
+		    distributor_svc_drop(d, i, &cleared) < 0)
 			i++;
-			continue;
-		}
-		err = dp_service_remove(d->dp, &d->svcs[i].dvipa, d->svcs[i].port);
-		if (err < 0 && err != -ENOENT) {
-			log_err("data plane: cannot remove service %s port %u: %s",
-			        ipaddr_format(&d->svcs[i].dvipa, text, sizeof(text)),
-			        d->svcs[i].port, strerror(-err));
-			i++;
-			continue;
-		}
-		log_info("stopped distributing %s port %u",
-		         ipaddr_format(&d->svcs[i].dvipa, text, sizeof(text)), d->svcs[i].port);
-		want = d->svcs[i];
-		d->svcs[i] = d->svcs[--d->n_svcs];
-		if (want.timedaffinity)
-			distributor_affinity_gone(d, &want, &cleared);
 	}
 	target_addrs_clear(&cleared);
 	d->svc_indexed = distributor_svc_index(d);
@@ -692,7 +845,8 @@ static void distributor_reconcile_services(struct distributor *d)
 		const struct dist_service *s = &d->view.services[i];
 		struct distributor_svc *have;
 
-		if (s->distributor != d->self || !s->distributor_active)
+		if (s->distributor != d->self || !s->distributor_active ||
+		    distributor_handed_over(d, &s->dvipa))
 			continue;
 		distributor_svc_from_view(d, s, &want);
 		have = distributor_svc_find(d, &s->dvipa, s->port);
@@ -723,6 +877,7 @@ static void distributor_reconcile_services(struct distributor *d)
 			 * affinity time of one the map has. */
 			*have = want;
 			have->timedaffinity = 0;
+			distributor_hold(d, have);
 			log_info("distributing %s port %u (%s, TIMEDAFFINITY %u) to %zu targets, "
 			         "%u ready slots",
 			         ipaddr_format(&s->dvipa, text, sizeof(text)), s->port,
@@ -741,15 +896,331 @@ static void distributor_reconcile_services(struct distributor *d)
 			/* The next update tries again. */
 			want.timedaffinity = have->timedaffinity;
 		}
+		want.hold_until_ms = have->hold_until_ms;
 		*have = want;
 	}
+}
+
+/* ---- takeover: connections that survive a move ---- */
+
+/* node's plex address of family, from its announcements. */
+static bool distributor_plex_addr_of(const struct distributor *d, const struct plex *p,
+                                     uint32_t node, int family, struct ipaddr *ret)
+{
+	const struct plex_facts *f = p ? plex_member_facts(p, node) : NULL;
+	const struct dist_facts *df = node == d->self ? &d->local : distributor_dist_of(d, node, f);
+
+	if (f && f->plex_addr.family == family)
+		*ret = f->plex_addr;
+	else if (df && family == IPADDR_V4 && df->plex_v4.family)
+		*ret = df->plex_v4;
+	else if (df && family == IPADDR_V6 && df->plex_v6.family)
+		*ret = df->plex_v6;
+	else
+		return false;
+	return true;
+}
+
+struct distributor_flows {
+	const struct ipaddr *dvipa;
+	uint32_t node; /* 0: any */
+	struct distributor *d;
+	bool unserved; /* only ports no service of this node names */
+	bool entries;  /* collect wire entries, not flow infos */
+	struct dp_flow_info *v;
+	struct wire_conn_entry *e;
+	size_t n, cap;
+};
+
+static int distributor_collect_flow(const struct dp_flow_info *f, void *data)
+{
+	struct distributor_flows *c = data;
+	uint32_t node = f->target.is_local ? c->d->self : f->target.node_id;
+	size_t size = c->entries ? sizeof(*c->e) : sizeof(*c->v);
+	void **v = c->entries ? (void **)&c->e : (void **)&c->v;
+
+	/* A handover leaves closed connections out (a FIN or RST seen): the
+	 * table keeps them until the LRU needs the room, and a busy service's
+	 * dead outnumber its live ones. One still closing is reported by its
+	 * target, whose socket lives until it is done. */
+	if (!ipaddr_equal(&f->dvipa, c->dvipa) || (c->node && node != c->node) ||
+	    (c->unserved && distributor_svc_find(c->d, &f->dvipa, f->dvipa_port)) ||
+	    (c->entries && f->closing))
+		return 0;
+	if (array_grow(v, &c->cap, c->n + 1, size) < 0)
+		return -ENOMEM;
+	if (c->entries)
+		c->e[c->n++] = (struct wire_conn_entry){
+		    .client = f->client,
+		    .client_port = f->client_port,
+		    .port = f->dvipa_port,
+		    .node = node,
+		};
+	else
+		c->v[c->n++] = *f;
+	return 0;
+}
+
+int distributor_flows_of(struct distributor *d, const struct ipaddr *dvipa,
+                         struct wire_conn_entry **ret_v, size_t *ret_n)
+{
+	struct distributor_flows c = {.dvipa = dvipa, .d = d, .entries = true};
+	int err;
+
+	*ret_v = NULL;
+	*ret_n = 0;
+	if (!d->dp)
+		return 0;
+	err = dp_flow_foreach(d->dp, distributor_collect_flow, &c);
+	if (err < 0) {
+		free(c.e);
+		return err;
+	}
+	*ret_v = c.e;
+	*ret_n = c.n;
+	return 0;
+}
+
+/* Deletes the flows of dvipa (to node, unless 0; on ports no service of
+ * this node names, when unserved). */
+static void distributor_flows_forget(struct distributor *d, const struct ipaddr *dvipa,
+                                     uint32_t node, bool unserved)
+{
+	struct distributor_flows c = {.dvipa = dvipa, .node = node, .d = d, .unserved = unserved};
+	char text[IPADDR_STRLEN];
+	int err = dp_flow_foreach(d->dp, distributor_collect_flow, &c);
+
+	for (size_t i = 0; i < c.n && err >= 0; i++) {
+		err = dp_flow_delete(d->dp, &c.v[i]);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	if (err < 0)
+		log_err("data plane: cannot forget the connections of %s: %s",
+		        ipaddr_format(dvipa, text, sizeof(text)), strerror(-err));
+	free(c.v);
+}
+
+static int distributor_moving_add(struct distributor *d, const struct ipaddr *dvipa, uint32_t node,
+                                  uint64_t until_ms)
+{
+	ssize_t i = distributor_moving_find(d, dvipa, node);
+	int err;
+
+	if (i >= 0) {
+		d->moving[i].until_ms = until_ms;
+		return 0;
+	}
+	err = array_grow(&d->moving, &d->cap_moving, d->n_moving + 1, sizeof(*d->moving));
+	/* A handover holds what it does not know (the new owner's). */
+	if (err == 0 && (node == 0 || !distributor_handed_over(d, dvipa)))
+		err = dp_moving_set(d->dp, dvipa, node == 0);
+	if (err < 0)
+		return err;
+	d->moving[d->n_moving++] = (struct distributor_moving){*dvipa, node, until_ms};
+	return 0;
+}
+
+/* Removes MOVING entry i, and the flows it forwarded unless keep_flows. */
+static void distributor_moving_drop(struct distributor *d, size_t i, bool keep_flows)
+{
+	struct distributor_moving m = d->moving[i];
+	char text[IPADDR_STRLEN];
+	bool last = true;
+	int err;
+
+	d->moving[i] = d->moving[--d->n_moving];
+	for (size_t j = 0; j < d->n_moving; j++)
+		last &= !ipaddr_equal(&d->moving[j].dvipa, &m.dvipa);
+	/* Handed over: every flow it knew; an earlier holder's: those on
+	 * ports no service here names. */
+	if (!keep_flows)
+		distributor_flows_forget(d, &m.dvipa, m.node, m.node != 0);
+	if (!last) {
+		/* The handover ended; an earlier holder's entry remains. */
+		if (m.node == 0 && (err = dp_moving_set(d->dp, &m.dvipa, false)) < 0)
+			log_err(
+			    "data plane: cannot let the stack have the new connections of %s: %s",
+			    ipaddr_format(&m.dvipa, text, sizeof(text)), strerror(-err));
+		return;
+	}
+	err = dp_moving_remove(d->dp, &m.dvipa);
+	if (err < 0 && err != -ENOENT)
+		log_err("data plane: cannot remove the MOVING entry of %s: %s",
+		        ipaddr_format(&m.dvipa, text, sizeof(text)), strerror(-err));
+	else
+		log_info("%s: no connection of an earlier holder left to forward",
+		         ipaddr_format(&m.dvipa, text, sizeof(text)));
+}
+
+/* MOVING entries that are over: their time ran out, their node left, or
+ * this node no longer owns the DVIPA (its new owner has the reports). */
+static void distributor_reconcile_moving(struct distributor *d, const struct plex *p,
+                                         const struct plex_facts *local)
+{
+	for (size_t i = 0; i < d->n_moving;) {
+		const struct distributor_moving *m = &d->moving[i];
+		bool over;
+
+		if (m->node)
+			over = !p || !plex_member_facts(p, m->node) ||
+			       (plex_owner(p, &m->dvipa) != local->node_id &&
+			        !distributor_holds(local, &m->dvipa));
+		else
+			over = d->now_ms >= m->until_ms;
+		/* The flows of an earlier holder that a handover still
+		 * forwards stay until the handover ends. */
+		if (over)
+			distributor_moving_drop(d, i,
+			                        m->node && distributor_handed_over(d, &m->dvipa));
+		else
+			i++;
+	}
+}
+
+bool distributor_release(struct distributor *d, const struct ipaddr *dvipa)
+{
+	struct target_addrs cleared = {0};
+	char text[IPADDR_STRLEN];
+	bool dropped = false;
+	int err;
+
+	if (!d->dp || !distributor_serves_any(d, dvipa))
+		return false;
+	/* First the MOVING entry, so that no packet finds neither. */
+	err = distributor_moving_add(d, dvipa, 0, d->now_ms + HANDOVER_MS);
+	if (err < 0)
+		log_err("data plane: cannot keep forwarding the connections of %s: %s",
+		        ipaddr_format(dvipa, text, sizeof(text)), strerror(-err));
+	for (size_t i = 0; i < d->n_svcs;) {
+		if (ipaddr_equal(&d->svcs[i].dvipa, dvipa) &&
+		    distributor_svc_drop(d, i, &cleared) == 0)
+			dropped = true;
+		else
+			i++;
+	}
+	target_addrs_clear(&cleared);
+	if (dropped)
+		d->svc_indexed = distributor_svc_index(d);
+	return true;
+}
+
+/* Whether this node distributes (or will, once it holds dvipa) port of
+ * dvipa: the view names the service, or this node's own statements do (a
+ * node that takes a DVIPA over may not know its holder's statements yet). */
+static bool distributor_names_port(const struct distributor *d, const struct ipaddr *dvipa,
+                                   uint16_t port)
+{
+	if (dist_view_find(&d->view, dvipa, port))
+		return true;
+	for (size_t i = 0; i < d->local.n_dists; i++) {
+		const struct config_dist *c = &d->local.dists[i];
+
+		if (!ipaddr_equal(&c->addr, dvipa))
+			continue;
+		for (size_t r = 0; r < c->n_ports; r++)
+			if (port >= c->ports[r].first && port <= c->ports[r].last)
+				return true;
+	}
+	return false;
+}
+
+int distributor_adopt(struct distributor *d, const struct plex *p, const struct ipaddr *dvipa,
+                      const struct wire_conn_entry *v, size_t n, uint64_t now_ms)
+{
+	char text[IPADDR_STRLEN];
+	size_t adopted = 0, unknown = 0;
+	uint32_t moving[PLEX_MAX_NODES];
+	size_t n_moving = 0;
+	int err = 0;
+
+	d->now_ms = now_ms;
+	if (!distributor_need_dp(d, now_ms))
+		return -EAGAIN;
+	for (size_t i = 0; i < n && err >= 0; i++) {
+		bool served = distributor_names_port(d, dvipa, v[i].port);
+		struct dp_flow_info f = {
+		    .client = v[i].client,
+		    .dvipa = *dvipa,
+		    .client_port = v[i].client_port,
+		    .dvipa_port = v[i].port,
+		    .established = true,
+		    .created_ns = 0,
+		};
+		bool listed = false;
+
+		f.target.node_id = v[i].node;
+		f.target.is_local = v[i].node == d->self;
+		/* Its own connections need nothing on a port the stack serves. */
+		if (f.target.is_local && !served)
+			continue;
+		if (!distributor_plex_addr_of(d, p, v[i].node, dvipa->family,
+		                              &f.target.plex_addr)) {
+			unknown++;
+			continue;
+		}
+		distributor_direct(d, &f.target);
+		err = dp_flow_set(d->dp, &f);
+		if (err < 0)
+			break;
+		adopted++;
+		if (served || v[i].node == d->self)
+			continue;
+		for (size_t j = 0; j < n_moving && !listed; j++)
+			listed = moving[j] == v[i].node;
+		if (!listed && n_moving < PLEX_MAX_NODES)
+			moving[n_moving++] = v[i].node;
+	}
+	for (size_t j = 0; j < n_moving && err >= 0; j++)
+		err = distributor_moving_add(d, dvipa, moving[j], 0);
+	if (err < 0) {
+		log_err("data plane: cannot adopt the connections of %s: %s",
+		        ipaddr_format(dvipa, text, sizeof(text)), strerror(-err));
+		return err;
+	}
+	if (unknown)
+		log_warn(
+		    "%s: %zu connections of nodes without a plex address of its family left out",
+		    ipaddr_format(dvipa, text, sizeof(text)), unknown);
+	return (int)adopted;
+}
+
+void distributor_moving_done(struct distributor *d, const struct ipaddr *dvipa, uint32_t node)
+{
+	ssize_t i = distributor_moving_find(d, dvipa, node);
+
+	if (i >= 0)
+		distributor_moving_drop(d, (size_t)i, false);
+}
+
+void distributor_reclaim(struct distributor *d, const struct ipaddr *dvipa)
+{
+	ssize_t i = distributor_moving_find(d, dvipa, 0);
+
+	if (i >= 0)
+		distributor_moving_drop(d, (size_t)i, true);
+}
+
+int distributor_set_kept(struct distributor *d, const struct target_addrs *kept)
+{
+	struct target_addrs copy = {0};
+
+	for (size_t i = 0; i < kept->n; i++) {
+		if (target_addrs_add(&copy, &kept->v[i]) < 0) {
+			target_addrs_clear(&copy);
+			return -ENOMEM;
+		}
+	}
+	target_addrs_clear(&d->kept);
+	d->kept = copy;
+	return 0;
 }
 
 /* Whether this node has a part in distribution: its profile distributes,
  * or the view names it. */
 static bool distributor_involved(const struct distributor *d)
 {
-	if (d->local.n_dists)
+	if (d->local.n_dists || d->n_moving || d->kept.n)
 		return true;
 	for (size_t i = 0; i < d->view.n_targets; i++)
 		if (d->view.targets[i].node_id == d->self)
@@ -757,22 +1228,78 @@ static bool distributor_involved(const struct distributor *d)
 	return false;
 }
 
-void distributor_update(struct distributor *d, const struct plex *p, const struct plex_facts *local,
-                        uint64_t now_ms)
+/* Attaches the data plane once its tables are filled: until then an earlier
+ * run's programs, if any, go on with theirs (and the flow table they share). */
+static void distributor_attach(struct distributor *d, uint64_t now_ms)
+{
+	int err;
+
+	if (!d->dp || d->dp_attached)
+		return;
+	/* An earlier run's clsact qdisc is there: libbpf says so, harmlessly. */
+	distributor_libbpf_quiet = true;
+	err = dp_attach(d->dp, d->ifindex);
+	distributor_libbpf_quiet = false;
+	if (err < 0) {
+		log_err("cannot attach the BPF data plane to %s: %s; no distribution here for now",
+		        d->config->interface, strerror(-err));
+		dp_free(d->dp);
+		d->dp = NULL;
+		d->dp_retry_ms = now_ms + DP_RETRY_MS;
+		return;
+	}
+	d->dp_attached = true;
+	log_info("BPF data plane attached to %s", d->config->interface);
+}
+
+void distributor_settle(struct distributor *d)
+{
+	int err;
+
+	if (d->dp)
+		return;
+	distributor_libbpf_quiet = true;
+	err = dp_detach_ifindex(d->ifindex);
+	distributor_libbpf_quiet = false;
+	if (err < 0)
+		log_debug("removing old BPF programs from %s: %s", d->config->interface,
+		          strerror(-err));
+	if (dp_unpin(PIN_DIR) < 0)
+		log_debug("cannot remove %s", PIN_DIR);
+}
+
+static void distributor_update_(struct distributor *d, const struct plex *p,
+                                const struct plex_facts *local, uint64_t now_ms, bool lo_too)
 {
 	struct target_addrs targets = {0}, lo = {0};
 
+	d->now_ms = now_ms;
 	distributor_derive(d, p, local);
 	distributor_targets(d, local, &targets, &lo);
-	target_set_lo(d->target, &lo);
+	if (lo_too)
+		target_set_lo(d->target, &lo);
 	if (distributor_involved(d) && distributor_need_dp(d, now_ms)) {
 		distributor_reconcile_node(d, local);
 		distributor_reconcile_members(d, p, local);
 		distributor_reconcile_targets(d, &targets);
 		distributor_reconcile_services(d);
+		distributor_reconcile_moving(d, p, local);
+		distributor_attach(d, now_ms);
 	}
 	target_addrs_clear(&targets);
 	target_addrs_clear(&lo);
+}
+
+void distributor_update(struct distributor *d, const struct plex *p, const struct plex_facts *local,
+                        uint64_t now_ms)
+{
+	distributor_update_(d, p, local, now_ms, true);
+}
+
+void distributor_update_dp(struct distributor *d, const struct plex *p,
+                           const struct plex_facts *local, uint64_t now_ms)
+{
+	distributor_update_(d, p, local, now_ms, false);
 }
 
 /* ---- the tick ---- */
@@ -1029,6 +1556,11 @@ bool distributor_tick(struct distributor *d, const struct plex *p, const struct 
 	struct distributor_addrs addrs = {0};
 	bool changed = false;
 
+	d->now_ms = now_ms;
+	if (d->dp) {
+		distributor_unhold(d);
+		distributor_reconcile_moving(d, p, local);
+	}
 	if (p && local->node_id == plex_self(p))
 		changed |= distributor_plex_addrs(d, p, local, &addrs);
 	changed |= distributor_ready(d, local);

@@ -8,11 +8,13 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/plex.h"
 #include "core/wire.h"
 #include "daemon/distributor.h"
 #include "daemon/log.h"
 #include "daemon/show.h"
+#include "daemon/takeover.h"
 #include "fabric/fabric.h"
 #include "net/addr.h"
 #include "net/announce.h"
@@ -22,7 +24,7 @@
 /* A DVIPA is installed with this lifetime and refreshed every REFRESH_MS,
  * so that one left behind by a crashed dvipad vanishes within seconds while
  * the new owner's gratuitous ARP already steers clients away. */
-#define ADDR_LIFETIME_S 2
+#define ADDR_LIFETIME_S 3
 #define REFRESH_MS      500
 #define RECONNECT_MS    1000
 #define CONNS_MS        250
@@ -34,6 +36,17 @@
  * a loaded host) to remove its addresses. A dvipad crash keeps the ring and
  * needs no guard: its leftovers expire by themselves. */
 #define TAKEOVER_GUARD_MS 80
+/* When a member's dvipad leaves while its node stays in the ring, the
+ * distributors hold back the packets of connections they do not know for
+ * this long, instead of letting their stacks reset them: a restarted dvipad
+ * reports the connections of its node (docs/distributor.md). */
+#define RESTART_HOLD_MS 10000
+/* A member whose dvipad died while its node stays in the ring still counts
+ * as a member this long: its kernel keeps its DVIPAs (each at most
+ * ADDR_LIFETIME_S after its last refresh) and its data plane forwarding with
+ * the pinned flow table, and a dvipad restarted in time adopts them. After
+ * it, with every leftover expired, the others take over. */
+#define RESTART_GRACE_MS (ADDR_LIFETIME_S * 1000 + 500)
 /* Used when corosync does not say its token and consensus timeouts. */
 #define RING_GUARD_DEFAULT_MS 2000
 /* When the gratuitous ARP / unsolicited NA of a new DVIPA goes out, in ms
@@ -47,6 +60,12 @@ struct garp {
 	uint64_t due_ms;
 };
 
+/* A member counted although its dvipad died (RESTART_GRACE_MS). */
+struct absent {
+	uint32_t node;
+	uint64_t until_ms;
+};
+
 struct node {
 	struct loop *loop;
 	const struct config *config;
@@ -55,6 +74,7 @@ struct node {
 	struct announce *announce;
 	struct diag_handle *diag;
 	struct distributor *dist;
+	struct takeover *takeover;
 
 	struct fabric *fabric;
 	int fds[FABRIC_NFDS];
@@ -83,7 +103,19 @@ struct node {
 	 * believe itself quorate after a node it counted moved over here. */
 	uint32_t ring_guard_ms;
 	bool quorate_once; /* OK seen since this connection to corosync */
+	bool settled;      /* a settled view acted on since then (view_settled()) */
 	struct loop_timer *guard_timer;
+	struct loop_timer *await_timer; /* a DVIPA waits for its earlier holder's report */
+	/* The group's members as CPG last said, and those counted besides. */
+	uint32_t cpg_members[PLEX_MAX_NODES];
+	size_t n_cpg_members;
+	struct absent absent[PLEX_MAX_NODES];
+	size_t n_absent;
+	struct loop_timer *absent_timer;
+	/* DVIPAs an earlier run of this node left on INTERFACE: held (in the
+	 * facts) but not refreshed until a quorate view confirms them. */
+	struct ipaddr *adopted;
+	size_t n_adopted, cap_adopted;
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
@@ -219,11 +251,25 @@ static void announce_facts(struct node *n)
 		log_err("cannot announce this node's facts: %s", strerror(-err));
 }
 
+/* For takeover.c: a message to the plex. */
+static int send_message(void *data, const void *msg, size_t len)
+{
+	struct node *n = data;
+
+	return n->fabric ? fabric_send(n->fabric, msg, len) : -ENOTCONN;
+}
+
+/* Logs the owner changes of the last input; their connections go to the
+ * new owners before this node acts on it (and, if it gives a DVIPA up,
+ * removes it from INTERFACE). */
 static void log_transitions(struct node *n)
 {
 	const struct plex_transition *t;
 	size_t count = plex_transitions(n->plex, &t);
 
+	/* DVIPAs kept for their connections go on lo now. */
+	if (count && takeover_moved(n->takeover, n->plex, &n->facts, t, count, loop_now_ms()))
+		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
 	for (size_t i = 0; i < count; i++) {
 		char a[IPADDR_STRLEN], from[PLEX_NAME_MAX + 16], to[PLEX_NAME_MAX + 16];
 
@@ -234,6 +280,104 @@ static void log_transitions(struct node *n)
 	}
 }
 
+/* PLEX_ACTION_ADD. The data plane first: its services (and the flows
+ * reported for them) are in place before the DVIPA is on INTERFACE and
+ * announced, or this node's stack would answer the first packets of
+ * connections it does not have with resets. On failure the DVIPA stays
+ * claimed and the next tick tries again. */
+static int activate(struct node *n, const struct plex_action *a)
+{
+	const struct plex_held *h = plex_facts_find_held(&n->facts, &a->dvipa);
+	struct plex_held before = {.dvipa = a->dvipa, .state = PLEX_HELD_CLAIMED};
+	char text[IPADDR_PREFIX_STRLEN];
+	int err;
+
+	if (h)
+		before = *h;
+	err = plex_facts_apply_action(&n->facts, a, wall_ms());
+	if (err < 0) {
+		log_err("plex: cannot apply action %s: %s", plex_action_name(a->type),
+		        strerror(-err));
+		return err;
+	}
+	distributor_update_dp(n->dist, n->plex, &n->facts, loop_now_ms());
+	err = kernel_add(n, &a->dvipa);
+	if (err < 0) {
+		log_err("cannot add DVIPA %s to %s: %s",
+		        ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
+		        n->config->interface, strerror(-err));
+		plex_facts_set_held(&n->facts, &before);
+		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+		return err;
+	}
+	log_info("DVIPA %s activated on %s",
+	         ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
+	         n->config->interface);
+	garp_start(n, &a->dvipa);
+	return 0;
+}
+
+/* ---- DVIPAs an earlier run left ---- */
+
+static bool holds_active(const struct node *n, const struct ipaddr *a);
+
+static ssize_t adopted_find(const struct node *n, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < n->n_adopted; i++)
+		if (ipaddr_equal(&n->adopted[i], a))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void adopted_drop(struct node *n, const struct ipaddr *a)
+{
+	ssize_t i = adopted_find(n, a);
+
+	if (i >= 0)
+		n->adopted[i] = n->adopted[--n->n_adopted];
+}
+
+/* Whether the view is one to act on for adopted DVIPAs: quorate, and every
+ * member's facts known (this node's own included). */
+static bool view_settled(const struct node *n)
+{
+	return n->plex && n->quorum == FABRIC_QUORUM_OK && plex_complete(n->plex);
+}
+
+/* A settled view that leaves an adopted DVIPA held confirms it: it is
+ * refreshed from now on, if it is still there (else it expired: dropped).
+ * True when the facts changed. */
+static bool adopted_confirm(struct node *n)
+{
+	struct addr_info *v = NULL;
+	size_t count = 0;
+	char text[IPADDR_STRLEN];
+	bool changed = false;
+
+	if (!n->n_adopted || addr_list(n->addr, n->ifindex, &v, &count) < 0)
+		return false;
+	while (n->n_adopted) {
+		struct ipaddr a = n->adopted[--n->n_adopted];
+		bool present = false;
+
+		for (size_t j = 0; j < count; j++)
+			present |= ipaddr_equal(&v[j].addr, &a);
+		ipaddr_format(&a, text, sizeof(text));
+		if (!holds_active(n, &a))
+			continue;
+		if (present && kernel_add(n, &a) == 0) {
+			log_info("DVIPA %s: kept from the earlier run (the plex agrees)", text);
+			continue;
+		}
+		log_info("DVIPA %s left by an earlier run expired before the plex confirmed it",
+		         text);
+		plex_facts_drop_held(&n->facts, &a);
+		changed = true;
+	}
+	free(v);
+	return changed;
+}
+
 /* Carries out what the state machine says this node must do now, then
  * announces when its facts changed (or when told to). */
 static void reconcile(struct node *n, bool announce)
@@ -241,6 +385,7 @@ static void reconcile(struct node *n, bool announce)
 	struct plex_action *actions = NULL;
 	size_t count = 0;
 	char text[IPADDR_PREFIX_STRLEN];
+	uint64_t now = loop_now_ms(), await_until = 0, until;
 	int err;
 
 	if (!n->plex)
@@ -258,23 +403,26 @@ static void reconcile(struct node *n, bool announce)
 		case PLEX_ACTION_ADD:
 			/* Quorum for the ring being delivered is not confirmed
 			 * yet: the quorum callback reconciles again. */
-			if (n->quorum != FABRIC_QUORUM_OK || loop_now_ms() < n->adds_after_ms)
+			if (n->quorum != FABRIC_QUORUM_OK || now < n->adds_after_ms)
 				continue;
-			err = kernel_add(n, &a->dvipa);
-			if (err < 0) {
-				/* Still claimed: the next tick tries again. */
-				log_err("cannot add DVIPA %s to %s: %s",
-				        ipaddr_format_prefix(&a->dvipa, a->prefix_len, text,
-				                             sizeof(text)),
-				        n->config->interface, strerror(-err));
+			/* Its earlier holder's connections are on their way. */
+			if (takeover_awaits(n->takeover, &a->dvipa, now, &until)) {
+				if (!await_until || until < await_until)
+					await_until = until;
 				continue;
 			}
-			log_info("DVIPA %s activated on %s",
-			         ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
-			         n->config->interface);
-			garp_start(n, &a->dvipa);
-			break;
+			err = activate(n, a);
+			if (err < 0)
+				continue;
+			announce = true;
+			continue;
 		case PLEX_ACTION_REMOVE:
+			/* An unsettled view does not know yet that this node
+			 * still holds it (its own facts not back, others' not
+			 * in): it expires by itself if none comes. */
+			if (adopted_find(n, &a->dvipa) >= 0 && !view_settled(n))
+				continue;
+			adopted_drop(n, &a->dvipa);
 			h = plex_facts_find_held(&n->facts, &a->dvipa);
 			err = kernel_del(n, &a->dvipa, (uint8_t)ipaddr_max_prefix(&a->dvipa));
 			if (err < 0) {
@@ -300,8 +448,22 @@ static void reconcile(struct node *n, bool announce)
 		announce = true;
 	}
 	free(actions);
+	if (view_settled(n)) {
+		announce |= adopted_confirm(n);
+		if (!n->settled) {
+			n->settled = true;
+			distributor_settle(n->dist);
+		}
+	}
+	if (await_until)
+		loop_timer_arm(n->await_timer, await_until - now, 0);
 	if (announce)
 		announce_facts(n);
+	/* The earlier run's programs forward with the pinned flow table
+	 * meanwhile; loading this run's takes a while, after the DVIPAs it
+	 * left are confirmed (and refreshed). */
+	if (n->n_adopted && !view_settled(n))
+		return;
 	distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
 }
 
@@ -323,6 +485,7 @@ static void release_all(struct node *n)
 	}
 	while (n->facts.n_held)
 		plex_facts_drop_held(&n->facts, &n->facts.held[0].dvipa);
+	n->n_adopted = 0;
 	n->n_garps = 0;
 }
 
@@ -339,20 +502,119 @@ static void guard_adds(struct node *n, uint32_t ms)
 	loop_timer_arm(n->guard_timer, ms, 0);
 }
 
+static void absent_drop(struct node *n, uint32_t node)
+{
+	for (size_t i = 0; i < n->n_absent; i++) {
+		if (n->absent[i].node == node) {
+			n->absent[i] = n->absent[--n->n_absent];
+			return;
+		}
+	}
+}
+
+static void absent_arm(struct node *n, uint64_t now)
+{
+	uint64_t first = 0;
+
+	for (size_t i = 0; i < n->n_absent; i++)
+		if (!first || n->absent[i].until_ms < first)
+			first = n->absent[i].until_ms;
+	loop_timer_arm(n->absent_timer, first > now ? first - now : 1, 0);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The plex's members: CPG's and the absent ones, ascending. */
+static int set_members(struct node *n)
+{
+	uint32_t v[2 * PLEX_MAX_NODES];
+	size_t count = 0;
+	int err;
+
+	for (size_t i = 0; i < n->n_cpg_members; i++)
+		v[count++] = n->cpg_members[i];
+	for (size_t i = 0; i < n->n_absent; i++)
+		v[count++] = n->absent[i].node;
+	qsort(v, count, sizeof(v[0]), cmp_u32);
+	err = plex_set_members(n->plex, v, count);
+	if (err < 0)
+		log_err("plex: membership of %zu rejected: %s", count, strerror(-err));
+	return err;
+}
+
+/* Absent members whose grace ended leave the plex: the others take over. */
+static void on_absent(struct loop_timer *t, void *data)
+{
+	struct node *n = data;
+	uint64_t now = loop_now_ms();
+	char name[PLEX_NAME_MAX + 16];
+	bool gone = false;
+
+	(void)t;
+	for (size_t i = 0; i < n->n_absent;) {
+		if (now < n->absent[i].until_ms) {
+			i++;
+			continue;
+		}
+		log_info("plex: %s's dvipad did not come back within %u ms: it leaves the plex",
+		         node_name(n, n->absent[i].node, name, sizeof(name)), RESTART_GRACE_MS);
+		n->absent[i] = n->absent[--n->n_absent];
+		gone = true;
+	}
+	if (n->n_absent)
+		absent_arm(n, now);
+	if (!gone || !n->plex)
+		return;
+	/* Its connections come back with its node's reports. */
+	distributor_hold_unknown(n->dist, now + RESTART_HOLD_MS);
+	if (set_members(n) < 0)
+		return;
+	log_transitions(n);
+	reconcile(n, true);
+}
+
 static void on_members(void *data, const uint32_t *members, size_t count, const uint32_t *joined,
-                       size_t n_joined, const uint32_t *left, size_t n_left)
+                       size_t n_joined, const uint32_t *left, size_t n_left,
+                       const uint32_t *crashed, size_t n_crashed)
 {
 	struct node *n = data;
 	char name[PLEX_NAME_MAX + 16];
-	int err;
+	uint64_t now = loop_now_ms();
 
-	for (size_t i = 0; i < n_joined; i++)
+	for (size_t i = 0; i < n_joined; i++) {
 		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
-	for (size_t i = 0; i < n_left; i++)
+		absent_drop(n, joined[i]);
+	}
+	for (size_t i = 0; i < n_left; i++) {
 		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
+		absent_drop(n, left[i]);
+	}
 	/* PENDING: this membership comes with a new corosync ring. */
 	if (n_left && n->quorum == FABRIC_QUORUM_PENDING)
 		guard_adds(n, TAKEOVER_GUARD_MS);
+	/* Otherwise a dvipad left while its node stays (a crash, a restart):
+	 * its connections are on their way back, do not reset them. */
+	else if (n_left)
+		distributor_hold_unknown(n->dist, now + RESTART_HOLD_MS);
+	/* A dvipad that died keeps its part while it may restart. */
+	for (size_t i = 0; i < n_crashed && n->n_absent < PLEX_MAX_NODES; i++) {
+		if (crashed[i] == n->facts.node_id)
+			continue;
+		log_info("plex: %s's dvipad died; its DVIPAs stay where they are for up to %u ms "
+		         "while it restarts",
+		         node_name(n, crashed[i], name, sizeof(name)), RESTART_GRACE_MS);
+		n->absent[n->n_absent++] = (struct absent){crashed[i], now + RESTART_GRACE_MS};
+	}
+	if (n->n_absent)
+		absent_arm(n, now);
+	n->n_cpg_members = 0;
+	for (size_t i = 0; i < count && i < PLEX_MAX_NODES; i++)
+		n->cpg_members[n->n_cpg_members++] = members[i];
 	if (!n->plex) {
 		n->plex = plex_new(n->facts.node_id);
 		if (!n->plex) {
@@ -361,11 +623,8 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 		}
 		plex_set_quorum(n->plex, n->quorum != FABRIC_QUORUM_NONE);
 	}
-	err = plex_set_members(n->plex, members, count);
-	if (err < 0) {
-		log_err("plex: membership of %zu rejected: %s", count, strerror(-err));
+	if (set_members(n) < 0)
 		return;
-	}
 	log_transitions(n);
 	/* Everybody re-announces after a change, so that merged partitions
 	 * converge and newcomers learn everything. */
@@ -390,7 +649,17 @@ static void on_message(void *data, uint32_t from, const void *msg, size_t len)
 		    from);
 		return;
 	}
-	if (err == 0 && type == WIRE_FACTS)
+	if (err == 0 && type == WIRE_CONNS) {
+		if (takeover_receive(n->takeover, n->plex, &n->facts, from, msg, len,
+		                     loop_now_ms()))
+			reconcile(n, false);
+		return;
+	}
+	if (err == 0 && type != WIRE_FACTS) {
+		log_debug("plex: skipped a message of type %d from node %u", (int)type, from);
+		return;
+	}
+	if (err == 0)
 		err = wire_decode_facts(msg, len, &f, &ext);
 	if (err < 0) {
 		log_warn("plex: dropped a malformed message of %zu bytes from node %u: %s", len,
@@ -456,6 +725,9 @@ static void disconnect(struct node *n)
 	/* Out of the plex: a target no more. */
 	distributor_update(n->dist, NULL, &n->facts, loop_now_ms());
 	n->quorate_once = false;
+	n->settled = false;
+	n->n_absent = 0;
+	n->n_cpg_members = 0;
 	n->next_connect_ms = loop_now_ms() + RECONNECT_MS;
 }
 
@@ -598,7 +870,14 @@ static void on_addr_event(const struct addr_event *ev, void *data)
 			log_err("interface %s was removed", n->config->interface);
 		return;
 	}
-	if (ev->type == ADDR_EVENT_DEL && holds_active(n, a)) {
+	if (ev->type == ADDR_EVENT_DEL && adopted_find(n, a) >= 0) {
+		/* An earlier run's, expired before the plex confirmed it. */
+		log_info("DVIPA %s left by an earlier run expired on %s",
+		         ipaddr_format(a, text, sizeof(text)), n->config->interface);
+		adopted_drop(n, a);
+		plex_facts_drop_held(&n->facts, a);
+		announce_facts(n);
+	} else if (ev->type == ADDR_EVENT_DEL && holds_active(n, a)) {
 		err = kernel_add(n, a);
 		log_warn("DVIPA %s was removed from %s behind dvipa's back: %s",
 		         ipaddr_format(a, text, sizeof(text)), n->config->interface,
@@ -654,10 +933,12 @@ static void addr_ready(int fd, uint32_t events, void *data)
 		resync_kernel(n);
 }
 
-/* DVIPAs of this profile still on the interface were left by an earlier run
- * that died: nobody refreshes them, and this node must not serve them before
- * the plex says so. */
-static int remove_leftovers(struct node *n)
+/* DVIPAs of this profile still on the interface with a lifetime were left by
+ * an earlier run that died less than ADDR_LIFETIME_S ago: the others still
+ * count that run's part (RESTART_GRACE_MS), so this run holds them again, but
+ * refreshes them only once a quorate view confirms it (adopted_confirm());
+ * without one they expire. Others (added by hand) are removed. */
+static int adopt_leftovers(struct node *n)
 {
 	struct addr_info *v = NULL;
 	size_t count = 0;
@@ -667,8 +948,24 @@ static int remove_leftovers(struct node *n)
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < count; i++) {
+		struct plex_held h = {.dvipa = v[i].addr, .state = PLEX_HELD_ACTIVE};
+
 		if (!config_find_vipa(n->config, &v[i].addr))
 			continue;
+		if (v[i].valid_lft != ADDR_LIFETIME_FOREVER &&
+		    v[i].prefix_len == ipaddr_max_prefix(&v[i].addr) &&
+		    array_grow(&n->adopted, &n->cap_adopted, n->n_adopted + 1,
+		               sizeof(*n->adopted)) == 0) {
+			h.activated = wall_ms();
+			if (plex_facts_set_held(&n->facts, &h) == 0) {
+				n->adopted[n->n_adopted++] = v[i].addr;
+				log_info("DVIPA %s left on %s by an earlier run is held again (it "
+				         "expires in %u s unless the plex confirms it)",
+				         ipaddr_format(&v[i].addr, text, sizeof(text)),
+				         n->config->interface, v[i].valid_lft);
+				continue;
+			}
+		}
 		err = kernel_del(n, &v[i].addr, v[i].prefix_len);
 		log_info("removed DVIPA %s left on %s by an earlier run%s",
 		         ipaddr_format_prefix(&v[i].addr, v[i].prefix_len, text, sizeof(text)),
@@ -686,7 +983,7 @@ static void refresh_held(struct node *n)
 		const struct plex_held *h = &n->facts.held[i];
 		int err;
 
-		if (h->state != PLEX_HELD_ACTIVE)
+		if (h->state != PLEX_HELD_ACTIVE || adopted_find(n, &h->dvipa) >= 0)
 			continue;
 		err = kernel_add(n, &h->dvipa);
 		if (err < 0)
@@ -736,6 +1033,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	if (now_ms >= n->next_conns_ms) {
 		count_conns(n);
+		takeover_tick(n->takeover, n->plex, &n->facts, now_ms);
 		n->next_conns_ms = now_ms + CONNS_MS;
 	}
 	if (now_ms >= n->next_dist_ms) {
@@ -808,8 +1106,9 @@ static int set_deactivated(struct node *n, const struct ipaddr *a, bool on, char
 	if (!on)
 		return reply(ret_msg, 0, "%s reactivated on this node\n", text);
 	return reply(ret_msg, 0,
-	             holds_active(n, a) ? "%s deactivated: it moves to its backup once its "
-	                                  "connections here end (QUIESCING)\n"
+	             holds_active(n, a) ? "%s deactivated: it moves to another node that may "
+	                                  "own it, else stays here while connections here "
+	                                  "last (QUIESCING)\n"
 	                                : "%s deactivated on this node\n",
 	             text);
 }
@@ -890,10 +1189,19 @@ static void show_ctx(const struct node *n, struct show_ctx *ctx)
 
 char *node_show_dynamic(const struct node *n, bool json)
 {
+	const struct takeover_kept *k;
+	size_t n_kept = takeover_kept(n->takeover, &k);
+	struct show_conns kept = {0};
 	struct show_ctx ctx;
+	char *out;
 
+	for (size_t i = 0; i < n_kept; i++)
+		show_conns_set(&kept, &k[i].dvipa, k[i].conns);
 	show_ctx(n, &ctx);
-	return show_dynamic(&ctx, json);
+	ctx.kept = &kept;
+	out = show_dynamic(&ctx, json);
+	show_conns_clear(&kept);
+	return out;
 }
 
 char *node_show_plex(const struct node *n, bool json)
@@ -982,10 +1290,14 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 	if (err < 0)
 		goto fail;
 	err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
+	if (err == 0)
+		err = takeover_new(n->diag, n->dist, send_message, n, &n->takeover);
 	if (err < 0)
 		goto fail;
 	n->guard_timer = loop_timer_new(l, on_guard, n);
-	if (!n->guard_timer) {
+	n->await_timer = n->guard_timer ? loop_timer_new(l, on_guard, n) : NULL;
+	n->absent_timer = n->await_timer ? loop_timer_new(l, on_absent, n) : NULL;
+	if (!n->absent_timer) {
 		err = -errno;
 		goto fail;
 	}
@@ -996,7 +1308,7 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 	}
 	/* Announcement numbers only grow, also across restarts. */
 	n->facts.seq = wall_ms() * 1000;
-	err = remove_leftovers(n);
+	err = adopt_leftovers(n);
 	if (err < 0) {
 		log_err("cannot list addresses of %s: %s", config->interface, strerror(-err));
 		goto fail;
@@ -1017,10 +1329,14 @@ void node_free(struct node *n)
 		disconnect(n);
 	else if (n->addr)
 		release_all(n);
+	takeover_free(n->takeover);
 	distributor_free(n->dist);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
 	loop_timer_free(n->guard_timer);
+	loop_timer_free(n->await_timer);
+	loop_timer_free(n->absent_timer);
+	free(n->adopted);
 	addr_close(n->addr);
 	announce_close(n->announce);
 	diag_close(n->diag);

@@ -176,6 +176,26 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 		    .owner = s->distributor,
 		};
 	}
+	for (size_t i = 0; ctx->kept && i < ctx->kept->n; i++) {
+		const struct show_conn *k = &ctx->kept->v[i];
+		struct dyn_row *row = NULL;
+
+		for (size_t j = 0; j < n && !row; j++)
+			if (ipaddr_equal(&rows[j].addr, &k->addr))
+				row = &rows[j];
+		if (!row) {
+			if (n == max)
+				continue;
+			row = &rows[n++];
+			*row = (struct dyn_row){.addr = k->addr,
+			                        .prefix_len = (uint8_t)ipaddr_max_prefix(&k->addr)};
+		}
+		if (row->status == PLEX_STATUS_ACTIVE && row->owner == ctx->facts->node_id)
+			continue;
+		row->status = row->status == PLEX_STATUS_DEACTIVATED ? PLEX_STATUS_QUIESCING
+		                                                     : PLEX_STATUS_MOVING;
+		row->conns = k->count;
+	}
 	for (size_t i = 0; i < n; i++) {
 		rows[i].conns = conns_of(ctx, &rows[i].addr, rows[i].conns);
 		if (ctx->dist)
@@ -190,7 +210,7 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 	struct plex_view view = {0};
 	bool have_view = ctx->plex && plex_view(ctx->plex, &view) == 0;
 	size_t max = ctx->config->n_vipas + (have_view ? view.n_dvipas : 0) +
-	             (ctx->dist ? ctx->dist->n_services : 0);
+	             (ctx->dist ? ctx->dist->n_services : 0) + (ctx->kept ? ctx->kept->n : 0);
 	struct dyn_row *rows = calloc(max ? max : 1, sizeof(*rows));
 	struct strbuf sb = {0};
 	size_t n;

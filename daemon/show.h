@@ -35,6 +35,10 @@ struct show_ctx {
 	const struct fabric_node *nodelist;
 	size_t n_nodelist;
 	const struct show_conns *conns;
+	/* DVIPAs this node gave up while its connections on them go on
+	 * (forwarded by the owner): MOVING, or QUIESCING when deactivated
+	 * here. May be NULL. */
+	const struct show_conns *kept;
 	const struct dist_view *dist; /* the distributor's derived state (may be NULL) */
 };
 

@@ -494,6 +494,14 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 	skey.port = p->dport;
 	__builtin_memcpy(skey.addr, p->dst, 16);
 	svc = bpf_map_lookup_elem(&dist_services, &skey);
+	if (!svc && (cfg->flags & DP_CONFIG_MOVING)) {
+		/* A port no service names: connections an earlier holder of
+		 * the DVIPA keeps (MOVING) are forwarded to it. */
+		skey.port = 0;
+		svc = bpf_map_lookup_elem(&dist_services, &skey);
+		if (svc && !(svc->flags & DP_SERVICE_MOVING))
+			svc = NULL;
+	}
 	if (!svc) {
 		ret = try_port_block(skb, p, cfg);
 		if (ret >= 0)
@@ -520,8 +528,12 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 			update = BPF_ANY;
 			goto pick;
 		}
-		count(DP_CNT_FLOW_HIT);
-		mark_handshake(f, p->tcp_flags);
+		if (svc->flags & DP_SERVICE_MOVING) {
+			count(DP_CNT_MOVING_HIT);
+		} else {
+			count(DP_CNT_FLOW_HIT);
+			mark_handshake(f, p->tcp_flags);
+		}
 		/* Atomic: the connection closes once, whatever CPUs its
 		 * FIN and RST arrive on (its affinity count depends on it). */
 		if ((p->tcp_flags & (TCP_FIN | TCP_RST)) && !(f->flags & DP_FLOW_CLOSING) &&
@@ -540,11 +552,29 @@ static __always_inline int distribute(struct __sk_buff *skb, const struct packet
 		ret = try_port_block(skb, p, cfg);
 		if (ret >= 0)
 			return ret;
-		count(DP_CNT_NO_TARGET);
+		if (svc->flags & DP_SERVICE_HOLD_UNKNOWN) {
+			/* Its flow may be on its way from a target's report;
+			 * the stack would reset it. The client sends again. */
+			count(DP_CNT_HELD_UNKNOWN);
+			return TC_ACT_SHOT;
+		}
+		count(svc->flags & DP_SERVICE_MOVING ? DP_CNT_PASS : DP_CNT_NO_TARGET);
 		return TC_ACT_OK;
 	}
 
 pick:
+	if (svc->flags & DP_SERVICE_MOVING) {
+		reuse_unclaim(f);
+		/* Handed over: new connections are the new owner's, and the
+		 * client sends its SYN again once it found it. */
+		if (svc->flags & DP_SERVICE_HOLD_UNKNOWN) {
+			count(DP_CNT_HELD_UNKNOWN);
+			return TC_ACT_SHOT;
+		}
+		/* Else a new connection is this node's own. */
+		count(DP_CNT_PASS);
+		return TC_ACT_OK;
+	}
 	n = svc->n_slots;
 	if (n == 0 || n > DP_DISPATCH_SLOTS) {
 		reuse_unclaim(f);

@@ -1,6 +1,7 @@
 #include "dataplane/dataplane.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static bool family_ok(const struct ipaddr *a)
 	return a && (a->family == IPADDR_V4 || a->family == IPADDR_V6);
 }
 
-static int pin_maps(struct dp *dp, const char *dir, bool reset)
+static int pin_maps(struct dp *dp, const char *dir, bool reset, bool flows_only)
 {
 	struct bpf_map *map;
 	char path[PATH_MAX];
@@ -45,6 +46,8 @@ static int pin_maps(struct dp *dp, const char *dir, bool reset)
 		return -errno;
 	bpf_object__for_each_map(map, dp->skel->obj)
 	{
+		if (flows_only && map != dp->skel->maps.flows)
+			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >=
 		    (int)sizeof(path))
 			return -ENAMETOOLONG;
@@ -68,6 +71,14 @@ static int edit_port_blocks(struct dp_config *c, const void *arg)
 {
 	(void)arg;
 	c->flags |= DP_CONFIG_PORT_BLOCKS;
+	return 0;
+}
+
+/* The same for the MOVING entries of dist_services (port 0). */
+static int edit_moving(struct dp_config *c, const void *arg)
+{
+	(void)arg;
+	c->flags |= DP_CONFIG_MOVING;
 	return 0;
 }
 
@@ -114,7 +125,7 @@ int dp_open(const struct dp_open_opts *opts, struct dp **ret)
 			goto out;
 	}
 	if (opts->pin_dir) {
-		err = pin_maps(dp, opts->pin_dir, opts->reset_pins);
+		err = pin_maps(dp, opts->pin_dir, opts->reset_pins, opts->pin_flows_only);
 		if (err < 0)
 			goto out;
 	}
@@ -132,6 +143,34 @@ int dp_open(const struct dp_open_opts *opts, struct dp **ret)
 	err = 0;
 out:
 	dp_free(dp);
+	return err;
+}
+
+int dp_unpin(const char *dir)
+{
+	struct dataplane_bpf *skel = dataplane_bpf__open();
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err = 0;
+
+	/* The object only names the maps; nothing is loaded. */
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >=
+		    (int)sizeof(path)) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	dataplane_bpf__destroy(skel);
+	if (err == 0 && rmdir(dir) < 0 && errno != ENOENT)
+		err = -errno;
 	return err;
 }
 
@@ -424,6 +463,7 @@ int dp_service_set(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
 	if (bpf_map_lookup_elem(fd, &k, &old) == 0) {
 		svc->rr = old.rr;
 		svc->affinity_s = old.affinity_s;
+		svc->flags = old.flags;
 	}
 	err = bpf_map_update_elem(fd, &k, svc, BPF_ANY);
 out:
@@ -441,29 +481,71 @@ int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port)
 	return map_delete(dp->skel->maps.dist_services, &k);
 }
 
+/* Sets one __u32 field (at offset) of a service's value. The program may
+ * advance rr between the read and the write; a round-robin step repeated
+ * once is the price (as in dp_service_set()). */
+static int service_set_u32(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, size_t offset,
+                           uint32_t value)
+{
+	int fd = map_fd(dp->skel->maps.dist_services);
+	struct dp_service_key k;
+	struct dp_service *svc;
+	uint32_t *field;
+	int err;
+
+	svc = malloc(sizeof(*svc));
+	if (!svc)
+		return -ENOMEM;
+	field = (uint32_t *)((char *)svc + offset);
+	service_key(&k, dvipa, port);
+	err = bpf_map_lookup_elem(fd, &k, svc);
+	if (err == 0 && *field != value) {
+		*field = value;
+		err = bpf_map_update_elem(fd, &k, svc, BPF_EXIST);
+	}
+	free(svc);
+	return err;
+}
+
 int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
                             uint32_t seconds)
 {
-	int fd = map_fd(dp->skel->maps.dist_services);
+	if (!family_ok(dvipa))
+		return -EINVAL;
+	return service_set_u32(dp, dvipa, port, offsetof(struct dp_service, affinity_s), seconds);
+}
+
+int dp_service_set_flags(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, uint32_t flags)
+{
+	if (!family_ok(dvipa) || port == 0 || (flags & ~DP_SERVICE_HOLD_UNKNOWN))
+		return -EINVAL;
+	return service_set_u32(dp, dvipa, port, offsetof(struct dp_service, flags), flags);
+}
+
+int dp_moving_set(struct dp *dp, const struct ipaddr *dvipa, bool hold)
+{
 	struct dp_service_key k;
 	struct dp_service *svc;
 	int err;
 
 	if (!family_ok(dvipa))
 		return -EINVAL;
-	svc = malloc(sizeof(*svc));
+	err = config_update(dp, edit_moving, NULL);
+	if (err < 0)
+		return err;
+	svc = calloc(1, sizeof(*svc));
 	if (!svc)
 		return -ENOMEM;
-	service_key(&k, dvipa, port);
-	/* The program may advance rr between the two calls; a round-robin
-	 * step repeated once is the price (as in dp_service_set()). */
-	err = bpf_map_lookup_elem(fd, &k, svc);
-	if (err == 0 && svc->affinity_s != seconds) {
-		svc->affinity_s = seconds;
-		err = bpf_map_update_elem(fd, &k, svc, BPF_EXIST);
-	}
+	svc->flags = DP_SERVICE_MOVING | (hold ? DP_SERVICE_HOLD_UNKNOWN : 0);
+	service_key(&k, dvipa, 0);
+	err = bpf_map_update_elem(map_fd(dp->skel->maps.dist_services), &k, svc, BPF_ANY);
 	free(svc);
 	return err;
+}
+
+int dp_moving_remove(struct dp *dp, const struct ipaddr *dvipa)
+{
+	return dp_service_remove(dp, dvipa, 0);
 }
 
 int dp_target_dvipa_add(struct dp *dp, const struct ipaddr *dvipa)
@@ -717,6 +799,14 @@ int dp_flow_set(struct dp *dp, const struct dp_flow_info *info)
 	f.affinity_gen = info->affinity ? info->affinity_gen : 0;
 	f.created_ns = info->created_ns;
 	return bpf_map_update_elem(map_fd(dp->skel->maps.flows), &k, &f, BPF_ANY);
+}
+
+int dp_flow_delete(struct dp *dp, const struct dp_flow_info *info)
+{
+	struct dp_flow_key k;
+	int err = flow_key(&k, info);
+
+	return err < 0 ? err : map_delete(dp->skel->maps.flows, &k);
 }
 
 struct retarget {

@@ -23,6 +23,9 @@ struct dp_open_opts {
 	const char *pin_dir;
 	/* Remove what is pinned in pin_dir first (start from empty maps). */
 	bool reset_pins;
+	/* Pin the flow table alone: the connections survive a restart, every
+	 * other table starts empty and is filled again by its user. */
+	bool pin_flows_only;
 	/* Size of the flow table; 0 = DP_FLOWS_DEFAULT. */
 	uint32_t flow_max;
 	/* Size of the affinity table (TIMEDAFFINITY); 0 = the flow table's. */
@@ -32,6 +35,8 @@ struct dp_open_opts {
 /* Opens and loads the programs and maps. opts may be NULL. On failure *ret
  * is untouched; -EINVAL from a pin_dir whose maps have another layout. */
 int dp_open(const struct dp_open_opts *opts, struct dp **ret);
+/* Removes what dp_open() pinned in dir (ENOENT is no error), and dir. */
+int dp_unpin(const char *dir);
 /* Frees the loader's side. The programs stay attached if they were: a
  * restarted user finds them and their pinned maps (see dp_attach()). */
 void dp_free(struct dp *dp);
@@ -92,6 +97,16 @@ int dp_service_remove(struct dp *dp, const struct ipaddr *dvipa, uint16_t port);
  * for that long after the last one ended, as long as the target is ready.
  * -ENOENT without such a service. Entries made under an earlier value stay
  * (see dp_affinity_clear()). */
+/* A service's DP_SERVICE_HOLD_UNKNOWN (dp_service_set() keeps it): -ENOENT
+ * without the service. */
+int dp_service_set_flags(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, uint32_t flags);
+/* The MOVING entry of a DVIPA (port 0, DP_SERVICE_MOVING): packets to ports
+ * that no service names follow their flows (connections an earlier holder
+ * keeps), the rest go to the stack; with hold (a distributor that handed the
+ * DVIPA over), the rest are dropped instead (DP_SERVICE_HOLD_UNKNOWN): they
+ * are the new owner's. Setting it again changes hold. */
+int dp_moving_set(struct dp *dp, const struct ipaddr *dvipa, bool hold);
+int dp_moving_remove(struct dp *dp, const struct ipaddr *dvipa);
 int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t port,
                             uint32_t seconds);
 
@@ -136,6 +151,8 @@ int dp_flow_foreach(struct dp *dp, int (*fn)(const struct dp_flow_info *flow, vo
                     void *data);
 /* Adds or replaces a flow (rebuilding the table from targets' reports). */
 int dp_flow_set(struct dp *dp, const struct dp_flow_info *flow);
+/* Deletes the flow of flow's 5-tuple (-ENOENT: none). */
+int dp_flow_delete(struct dp *dp, const struct dp_flow_info *flow);
 /* Moves the flows of node from_node in to's family to *to (call once per
  * family), or deletes all of from_node's flows when to is NULL; *ret_n (may
  * be NULL) = flows changed. Only while the programs are detached (no

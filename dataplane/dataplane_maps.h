@@ -38,6 +38,9 @@
 
 /* dp_config.flags */
 #define DP_CONFIG_PORT_BLOCKS 0x01 /* port_blocks has (had) entries: worth a lookup */
+/* dist_services has (had) a DP_SERVICE_MOVING entry (port 0): a packet to a
+ * port that no service names looks it up. */
+#define DP_CONFIG_MOVING 0x02
 
 /* The one entry of the `config` array map. */
 struct dp_config {
@@ -84,13 +87,25 @@ struct dp_target {
 };
 _Static_assert(sizeof(struct dp_target) == 32, "dp_target layout");
 
+/* dp_service.flags, for a distributor that takes over or hands over (see
+ * docs/dataplane.md, "Takeover"). */
+/* A non-SYN packet of a connection the flow table does not know is dropped
+ * instead of handed to the stack (which would reset it): the table is being
+ * rebuilt from the targets' reports, and the client sends it again. */
+#define DP_SERVICE_HOLD_UNKNOWN 0x01
+/* The entry with port 0 of a DVIPA whose earlier holder still has
+ * connections on it (MOVING), or that this node has just handed over: their
+ * flows are forwarded, any other packet goes to the stack. No targets, no
+ * slots. */
+#define DP_SERVICE_MOVING 0x04
+
 /* Value of `dist_services`: the targets and the dispatch table built for the
  * distribution method. A new connection takes slots[rr++ % n_slots]. */
 struct dp_service {
 	__u32 rr; /* advanced atomically by the program */
 	__u16 n_targets;
 	__u16 n_slots;    /* 0: no target is ready */
-	__u32 flags;      /* reserved, 0 */
+	__u32 flags;      /* DP_SERVICE_* */
 	__u32 affinity_s; /* TIMEDAFFINITY in seconds; 0 = none */
 	struct dp_target targets[DP_MAX_TARGETS];
 	__u8 slots[DP_DISPATCH_SLOTS]; /* indexes into targets[] */
@@ -226,7 +241,10 @@ _Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout
 	X(TTL_EXCEEDED, "ttl_exceeded", "TTL or hop limit ran out before a target: dropped")       \
 	X(FORWARD_ERROR, "forward_error",                                                          \
 	  "rewriting MACs or TTL for a direct target failed, dropped")                             \
-	X(NOT_FOR_US, "not_for_us", "TCP frame to another MAC or a group address, to the stack")
+	X(NOT_FOR_US, "not_for_us", "TCP frame to another MAC or a group address, to the stack")   \
+	X(HELD_UNKNOWN, "held_unknown",                                                            \
+	  "non-SYN of an unknown connection while the flow table is rebuilt, dropped")             \
+	X(MOVING_HIT, "moving_hit", "packet of a connection that an earlier holder keeps (MOVING)")
 
 #define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,
 enum dp_counter { DP_COUNTERS(DP_COUNTER_ENUM_) DP_CNT_MAX };

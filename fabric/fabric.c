@@ -211,7 +211,9 @@ static void fabric_cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 	struct members_proc members[MEMBERS_MAX], left[MEMBERS_MAX], joined[MEMBERS_MAX];
 	struct members cur;
 	struct members_change change;
-	bool self_in, changed;
+	uint32_t crashed[MEMBERS_MAX];
+	size_t n_crashed = 0;
+	bool self_in, changed, ring;
 
 	(void)group;
 	if (!f || f->error)
@@ -244,19 +246,29 @@ static void fabric_cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 
 	/* Quorum for the old ring says nothing about the new one: withdraw the
 	 * permission to acquire before the daemon sees who left. */
-	if (fabric_ring_changed(left_list, n_left, joined_list, n_joined)) {
+	ring = fabric_ring_changed(left_list, n_left, joined_list, n_joined);
+	if (ring) {
 		f->ring_changing = true;
 		fabric_quorum_update(f);
 	}
 
 	changed = members_diff(&f->view, &cur, left, n_left, joined, n_joined, &change);
+	/* A counted process that died on a live corosync, and its node has no
+	 * other process in the group now. */
+	for (size_t i = 0; !ring && i < n_left; i++) {
+		if (left_list[i].reason != CPG_REASON_PROCDOWN ||
+		    members_pid(&f->view, left_list[i].nodeid) != left_list[i].pid ||
+		    members_pid(&cur, left_list[i].nodeid) != 0)
+			continue;
+		crashed[n_crashed++] = left_list[i].nodeid;
+	}
 	f->view = cur;
 	if (!changed)
 		return;
 	f->membership_changes++;
 	if (f->cb.on_members)
 		f->cb.on_members(f->userdata, change.members, change.n_members, change.joined,
-		                 change.n_joined, change.left, change.n_left);
+		                 change.n_joined, change.left, change.n_left, crashed, n_crashed);
 }
 
 static void fabric_cpg_totem(cpg_handle_t h, struct cpg_ring_id ring_id, uint32_t n_members,

@@ -59,10 +59,13 @@ struct fabric_callbacks {
 	 * included), joined and left say what changed since the previous call.
 	 * A node that restarted its dvipad between two calls (or whose process
 	 * left and came back across a partition) is in both joined and left.
-	 * The first call after fabric_open() lists every member as joined. */
+	 * The first call after fabric_open() lists every member as joined.
+	 * crashed lists those of left whose dvipad died while their corosync
+	 * stays in the ring (CPG_REASON_PROCDOWN: no cpg_leave, no node down):
+	 * their kernels keep what the dead process set up. */
 	void (*on_members)(void *userdata, const uint32_t *members, size_t n,
 	                   const uint32_t *joined, size_t n_joined, const uint32_t *left,
-	                   size_t n_left);
+	                   size_t n_left, const uint32_t *crashed, size_t n_crashed);
 	/* A message, in the same order on every member, the sender included.
 	 * data is valid only during the call. */
 	void (*on_message)(void *userdata, uint32_t from_nodeid, const void *data, size_t len);

@@ -1,6 +1,6 @@
-/* libFuzzer target for the node <-> node wire codec (core/wire.c) and the
+/* libFuzzer target for the node <-> node wire codec (core/wire.c), the
  * distributor's extension records (core/wire_dist.c, with the WLM record of
- * core/wire_wlm.c).
+ * core/wire_wlm.c) and the CONNS message (core/wire_conns.c).
  *
  * Every input is decoded twice: as it is (the header checks), and "sealed"
  * with a right magic, version, length and checksum, so that the fuzzer
@@ -8,10 +8,13 @@
  * back to the very same bytes, and must be facts the plex state machine
  * accepts. Distribution records that decode must encode back to the same
  * bytes when the section holds no record of an unknown type (those are
- * skipped), and must feed the distributor's derivation. */
+ * skipped), and must feed the distributor's derivation. A CONNS message that
+ * decodes must encode back to the same bytes, and its entries must be what
+ * wire_conns_sort() leaves as they are. */
 #include "core/dist.h"
 #include "core/plex.h"
 #include "core/wire.h"
+#include "core/wire_conns.h"
 #include "core/wire_dist.h"
 
 #include <endian.h>
@@ -70,6 +73,40 @@ static void fuzz_wire_dist(const struct plex *p, const struct plex_facts *f,
 	dist_facts_clear(&d);
 }
 
+static void fuzz_wire_conns(const uint8_t *data, size_t size)
+{
+	struct wire_conns_msg m = {0};
+	struct wire_conn_entry *copy = NULL;
+	uint8_t *buf;
+	size_t len, n;
+
+	if (wire_decode_conns(data, size, &m) < 0)
+		return;
+	buf = malloc(size);
+	if (!buf)
+		abort();
+	if (wire_encode_conns(&m, buf, size, &len) < 0 || len != size ||
+	    memcmp(buf, data, size) != 0)
+		abort();
+	/* Sorted and unique already: sorting keeps every entry where it is. */
+	if (m.n && !(copy = malloc(m.n * sizeof(*copy))))
+		abort();
+	if (m.n)
+		memcpy(copy, m.v, m.n * sizeof(*copy));
+	n = m.n;
+	wire_conns_sort(copy, &n);
+	if (n != m.n)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (!ipaddr_equal(&copy[i].client, &m.v[i].client) ||
+		    copy[i].client_port != m.v[i].client_port || copy[i].port != m.v[i].port ||
+		    copy[i].node != m.v[i].node)
+			abort();
+	free(copy);
+	free(buf);
+	wire_conns_msg_clear(&m);
+}
+
 static void fuzz_wire_check(const uint8_t *data, size_t size)
 {
 	struct plex_facts f = {0};
@@ -80,6 +117,7 @@ static void fuzz_wire_check(const uint8_t *data, size_t size)
 	uint8_t *buf;
 	size_t len, n;
 
+	fuzz_wire_conns(data, size);
 	if (wire_decode_facts(data, size, &f, &ext) < 0)
 		return;
 	buf = malloc(size);

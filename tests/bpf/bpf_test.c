@@ -386,6 +386,115 @@ static void t_ack4_no_flow(void)
 	CHECK_COUNTERS(&r, DP_CNT_NO_TARGET, 1);
 }
 
+/* A new distributor rebuilding its table holds unknown connections back. */
+static void t_takeover_flags(void)
+{
+	struct ipaddr dvipa = ip(DVIPA4);
+	struct result r;
+	struct pkt in;
+	struct seg s;
+
+	CHECK_INT(dp_service_set_flags(dp, &dvipa, 80, DP_SERVICE_HOLD_UNKNOWN), 0);
+	syn4(&s, 40010);
+	s.flags = TH_ACK;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_SHOT);
+	CHECK_COUNTERS(&r, DP_CNT_HELD_UNKNOWN, 1);
+	/* Known connections and new ones go on. */
+	syn4(&s, 40000);
+	s.flags = TH_ACK;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	CHECK_COUNTERS(&r, DP_CNT_FLOW_HIT, 1, DP_CNT_ENCAP, 1);
+
+	CHECK_INT(dp_service_set_flags(dp, &dvipa, 80, 0), 0);
+	syn4(&s, 40010);
+	s.flags = TH_ACK;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_COUNTERS(&r, DP_CNT_NO_TARGET, 1);
+	CHECK_INT(dp_service_set_flags(dp, &dvipa, 81, 0), -ENOENT);
+	CHECK_INT(dp_service_set_flags(dp, &dvipa, 0, 0), -EINVAL);
+	CHECK_INT(dp_service_set_flags(dp, &dvipa, 80, DP_SERVICE_MOVING), -EINVAL);
+}
+
+/* A DVIPA whose earlier holder keeps connections: theirs are forwarded to
+ * it, everything else is this node's. */
+static void t_moving(void)
+{
+	struct ipaddr dvipa = ip("10.0.0.13");
+	struct dp_flow_info f = {
+	    .client = ip(CLIENT4),
+	    .dvipa = dvipa,
+	    .client_port = 41000,
+	    .dvipa_port = 22,
+	    .target = target(3, T3_4, false),
+	    .established = true,
+	};
+	struct pkt in, want;
+	struct result r;
+	struct seg s;
+
+	CHECK_INT(dp_moving_set(dp, &dvipa, false), 0);
+	CHECK_INT(dp_flow_set(dp, &f), 0);
+	s = (struct seg){.family = 4,
+	                 .src = CLIENT4,
+	                 .dst = "10.0.0.13",
+	                 .sport = 41000,
+	                 .dport = 22,
+	                 .flags = TH_ACK | TH_PSH,
+	                 .payload = 10};
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	encapsulated(&want, &in, T3_4, mac_t3);
+	CHECK_BYTES(&r.out, &want);
+	CHECK_COUNTERS(&r, DP_CNT_MOVING_HIT, 1, DP_CNT_ENCAP, 1);
+	/* Another connection, known or new: the stack's. */
+	s.sport = 41001;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_BYTES(&r.out, &in);
+	CHECK_COUNTERS(&r, DP_CNT_PASS, 1);
+	s.flags = TH_SYN;
+	s.payload = 0;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_COUNTERS(&r, DP_CNT_PASS, 1);
+	/* Handed over (hold): what it does not know is the new owner's. */
+	CHECK_INT(dp_moving_set(dp, &dvipa, true), 0);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_SHOT);
+	CHECK_COUNTERS(&r, DP_CNT_HELD_UNKNOWN, 1);
+	s.flags = TH_ACK;
+	s.payload = 10;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_SHOT);
+	CHECK_COUNTERS(&r, DP_CNT_HELD_UNKNOWN, 1);
+	s.sport = 41000;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_REDIRECT);
+	CHECK_COUNTERS(&r, DP_CNT_MOVING_HIT, 1, DP_CNT_ENCAP, 1);
+	CHECK_INT(dp_moving_set(dp, &dvipa, false), 0);
+	/* Gone: the flow alone no longer counts. */
+	CHECK_INT(dp_moving_remove(dp, &dvipa), 0);
+	s.sport = 41000;
+	s.flags = TH_ACK;
+	frame(&in, &s);
+	run(DP_PROG_INGRESS, &in, &r);
+	CHECK_INT(r.act, TC_ACT_OK);
+	CHECK_COUNTERS(&r, DP_CNT_PASS, 1);
+	CHECK_INT(dp_flow_delete(dp, &f), 0);
+	CHECK_INT(dp_flow_delete(dp, &f), -ENOENT);
+}
+
 static void t_not_a_service(void)
 {
 	struct result r;
@@ -2136,6 +2245,26 @@ static void t_pinned_maps(void)
 	b = NULL;
 	CHECK_INT(dp_open(&o, &b), -EINVAL);
 	CHECK(b == NULL);
+	/* The flow table alone (what dvipad pins): the connections stay,
+	 * the services start empty. */
+	o.flow_max = 0;
+	o.reset_pins = true;
+	o.pin_flows_only = true;
+	CHECK_INT(dp_open(&o, &a), 0);
+	CHECK_INT(dp_service_set(a, &d4, 80, t2, 1, NULL, 0), 0);
+	CHECK_INT(dp_flow_set(a, &fl), 0);
+	dp_free(a);
+	o.reset_pins = false;
+	ff.n = 0;
+	CHECK_INT(dp_open(&o, &b), 0);
+	CHECK_INT(dp_flow_foreach(b, find_flow_cb, &ff), 0);
+	CHECK_INT(ff.n, 1);
+	CHECK_INT(dp_service_set_flags(b, &d4, 80, 0), -ENOENT);
+	dp_free(b);
+	/* An orderly stop removes the pins. */
+	CHECK_INT(dp_unpin(pins), 0);
+	CHECK_INT(access(pins, F_OK), -1);
+	CHECK_INT(dp_unpin(pins), 0);
 	CHECK_INT(umount(dir), 0);
 	CHECK_INT(rmdir(dir), 0);
 }
@@ -2153,6 +2282,8 @@ static const struct test_case cases[] = {
     {"flow_listed", t_flow_listed},
     {"ack4_flow_hit", t_ack4_flow_hit},
     {"ack4_no_flow", t_ack4_no_flow},
+    {"takeover_flags", t_takeover_flags},
+    {"moving", t_moving},
     {"not_a_service", t_not_a_service},
     {"syn_no_target", t_syn_no_target},
     {"round_robin", t_round_robin},

@@ -392,6 +392,7 @@ else
 	not_ok "probe crash on node 3 seen as a leave"
 fi
 check "quorum unchanged by a probe crash" test -z "$(probe_after 1 "$m1" | grep '^quorum')"
+check "the fabric says it crashed (no cpg_leave, corosync up)" probe_wait 1 "$m1" "^crashed 3$" 5000
 
 m1=$(probe_lines 1)
 # -s: the probe sends from inside its first on_members callback.

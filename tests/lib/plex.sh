@@ -655,14 +655,14 @@ plex_dvipad_pid()
 	return 0
 }
 
-# plex_kill_dvipad I: SIGKILL (a crash); corosync stays up.
+# plex_kill_dvipad I: SIGKILL (a crash); corosync stays up. Its DVIPAs stay
+# until their lifetime runs out, and the others take over only after that
+# (docs/distributor.md): the sampler makes no exception.
 plex_kill_dvipad()
 {
 	local pid
 	pid=$(plex_dvipad_pid "$1")
 	[ -n "$pid" ] || return 0
-	# Its DVIPAs stay until their lifetime runs out: the allowed exception.
-	[ -z "$PLEX_SAMPLER_PID" ] || plex_sampler_exempt "$1"
 	kill -9 "$pid" 2>/dev/null || true
 	plex_poll 5 _plex_dead "$pid" || true
 }

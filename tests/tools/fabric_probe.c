@@ -136,7 +136,7 @@ static void probe_watch(struct probe *p, int fd, bool add)
 
 static void probe_on_members(void *userdata, const uint32_t *members, size_t n,
                              const uint32_t *joined, size_t n_joined, const uint32_t *left,
-                             size_t n_left)
+                             size_t n_left, const uint32_t *crashed, size_t n_crashed)
 {
 	struct probe *p = userdata;
 
@@ -145,6 +145,12 @@ static void probe_on_members(void *userdata, const uint32_t *members, size_t n,
 	probe_list(" joined", joined, n_joined);
 	probe_list(" left", left, n_left);
 	printf("\n");
+	/* Those of left whose process died on a live corosync. */
+	if (n_crashed) {
+		probe_prefix(p);
+		probe_list("crashed", crashed, n_crashed);
+		printf("\n");
+	}
 	probe_event(p);
 	if (!p->joined) {
 		p->joined = true;

@@ -53,6 +53,7 @@ struct fake_svc {
 	size_t n_targets;
 	struct dp_service_target targets[DIST_MAX_TARGETS];
 	uint32_t affinity;
+	uint32_t flags; /* DP_SERVICE_* */
 };
 
 struct fake_member {
@@ -79,6 +80,9 @@ static struct {
 	size_t n_resolved;
 	struct addr_info addrs[2]; /* INTERFACE's, for addr_list() */
 	size_t n_addrs;
+	struct ipaddr moving[4]; /* DVIPAs with a MOVING entry */
+	size_t n_moving;
+	bool moving_hold; /* the last dp_moving_set()'s hold */
 } fake;
 
 struct dp {
@@ -196,6 +200,12 @@ int dp_attach(struct dp *dp, int ifindex)
 int dp_detach(struct dp *dp)
 {
 	(void)dp;
+	return 0;
+}
+
+int dp_unpin(const char *dir)
+{
+	(void)dir;
 	return 0;
 }
 
@@ -356,6 +366,83 @@ int dp_service_set_affinity(struct dp *dp, const struct ipaddr *dvipa, uint16_t 
 	if (!s)
 		return -ENOENT;
 	s->affinity = seconds;
+	return 0;
+}
+
+int dp_service_set_flags(struct dp *dp, const struct ipaddr *dvipa, uint16_t port, uint32_t flags)
+{
+	struct fake_svc *s = fake_svc(dvipa, port);
+
+	(void)dp;
+	if (!s)
+		return -ENOENT;
+	s->flags = flags;
+	return 0;
+}
+
+static bool fake_moving(const struct ipaddr *dvipa)
+{
+	for (size_t i = 0; i < fake.n_moving; i++)
+		if (ipaddr_equal(&fake.moving[i], dvipa))
+			return true;
+	return false;
+}
+
+int dp_moving_set(struct dp *dp, const struct ipaddr *dvipa, bool hold)
+{
+	(void)dp;
+	fake.moving_hold = hold;
+	if (!fake_moving(dvipa))
+		fake.moving[fake.n_moving++] = *dvipa;
+	return 0;
+}
+
+int dp_moving_remove(struct dp *dp, const struct ipaddr *dvipa)
+{
+	(void)dp;
+	for (size_t i = 0; i < fake.n_moving; i++) {
+		if (ipaddr_equal(&fake.moving[i], dvipa)) {
+			fake.moving[i] = fake.moving[--fake.n_moving];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static struct dp_flow_info *fake_flow(const struct dp_flow_info *f)
+{
+	for (size_t i = 0; i < fake.n_flows; i++) {
+		struct dp_flow_info *g = &fake.flows[i];
+
+		if (g->client_port == f->client_port && g->dvipa_port == f->dvipa_port &&
+		    ipaddr_equal(&g->client, &f->client) && ipaddr_equal(&g->dvipa, &f->dvipa))
+			return g;
+	}
+	return NULL;
+}
+
+int dp_flow_set(struct dp *dp, const struct dp_flow_info *flow)
+{
+	struct dp_flow_info *g = fake_flow(flow);
+
+	(void)dp;
+	if (!g) {
+		if (fake.n_flows == FAKE_FLOWS_MAX)
+			return -E2BIG;
+		g = &fake.flows[fake.n_flows++];
+	}
+	*g = *flow;
+	return 0;
+}
+
+int dp_flow_delete(struct dp *dp, const struct dp_flow_info *flow)
+{
+	struct dp_flow_info *g = fake_flow(flow);
+
+	(void)dp;
+	if (!g)
+		return -ENOENT;
+	*g = fake.flows[--fake.n_flows];
 	return 0;
 }
 
@@ -926,5 +1013,164 @@ TEST(distributor_forwards_directly_by_mac)
 	CHECK_INT(fake.n_resolved, 1); /* n2, on the link without a MAC */
 	CHECK(ipaddr_equal(&fake.resolved[0], &fake.neighs[0].addr));
 out:
+	tdr_fini(&t);
+}
+
+/* ---- takeover ------------------------------------------------------------ */
+
+static struct wire_conn_entry tdr_conn(const char *client, uint16_t client_port, uint16_t port,
+                                       uint32_t node)
+{
+	return (struct wire_conn_entry){tdr_addr(client), client_port, port, node};
+}
+
+/* A new distributor holds unknown connections back while its table is
+ * rebuilt; reported connections become flows (to the stack for its own),
+ * those on ports it does not distribute are forwarded to their node
+ * (MOVING) until that node is done or leaves. */
+TEST(distributor_adopts_reported_connections)
+{
+	static const uint32_t two[] = {1, 2};
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+	struct wire_conn_entry v[] = {
+	    tdr_conn("192.0.2.1", 40000, 80, 1), tdr_conn("192.0.2.1", 40001, 80, 2),
+	    tdr_conn("192.0.2.1", 40002, 22, 3), tdr_conn("192.0.2.1", 40003, 22, 1),
+	    tdr_conn("192.0.2.1", 40004, 80, 9),
+	};
+	struct dp_flow_info probe = {.client = tdr_addr("192.0.2.1"), .dvipa = d};
+	struct tdr t;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 3, TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_update(&t);
+	CHECK_INT(fake.n_svcs, 1);
+	CHECK_INT(fake_svc(&d, 80)->flags, DP_SERVICE_HOLD_UNKNOWN);
+
+	/* Node 9 is no member: left out. Node 1's own connection on port
+	 * 22 is the stack's: no flow. */
+	CHECK_INT(distributor_adopt(t.d, t.p, &d, v, 5, fake.now_ms), 3);
+	CHECK_INT(fake_logged("1 connections of nodes without a plex address"), 1);
+	CHECK_INT(fake.n_flows, 3);
+	probe.client_port = 40000;
+	probe.dvipa_port = 80;
+	CHECK(fake_flow(&probe) && fake_flow(&probe)->target.is_local);
+	probe.client_port = 40001;
+	CHECK(fake_flow(&probe) && fake_flow(&probe)->target.node_id == 2);
+	CHECK(ipaddr_equal(&fake_flow(&probe)->target.plex_addr, &t.facts[1].plex_addr));
+	probe.client_port = 40002;
+	probe.dvipa_port = 22;
+	CHECK(fake_flow(&probe) && fake_flow(&probe)->target.node_id == 3);
+	CHECK(fake_moving(&d));
+
+	/* The rebuild window ends. */
+	fake.now_ms += REBUILD_MS;
+	distributor_tick(t.d, t.p, &t.facts[0], fake.now_ms);
+	CHECK_INT(fake_svc(&d, 80)->flags, 0);
+
+	/* Node 3's last connection ended: its flows and the entry go. */
+	distributor_moving_done(t.d, &d, 3);
+	CHECK(!fake_moving(&d));
+	CHECK(!fake_flow(&probe));
+	CHECK_INT(fake.n_flows, 2);
+
+	/* Again, and node 3 leaves instead. */
+	CHECK_INT(distributor_adopt(t.d, t.p, &d, v + 2, 1, fake.now_ms), 1);
+	CHECK(fake_moving(&d));
+	plex_set_members(t.p, two, 2);
+	tdr_update(&t);
+	CHECK(!fake_moving(&d));
+	CHECK(!fake_flow(&probe));
+	tdr_fini(&t);
+}
+
+/* An earlier holder's MOVING entry that ends while this node hands the
+ * DVIPA over (its node leaves, or this node no longer owns it) leaves the
+ * flows to the handover: packets of those connections that still reach this
+ * node must not meet its stack. */
+TEST(distributor_handover_keeps_earlier_holders_flows)
+{
+	static const uint32_t two[] = {1, 2};
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+	struct wire_conn_entry v[] = {tdr_conn("192.0.2.1", 40002, 22, 3)};
+	struct dp_flow_info probe = {
+	    .client = tdr_addr("192.0.2.1"), .dvipa = d, .client_port = 40002, .dvipa_port = 22};
+	struct tdr t;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 3, TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_update(&t);
+	CHECK_INT(distributor_adopt(t.d, t.p, &d, v, 1, fake.now_ms), 1);
+	CHECK(distributor_release(t.d, &d));
+	CHECK(fake.moving_hold);
+	plex_set_members(t.p, two, 2);
+	tdr_update(&t);
+	CHECK(fake_moving(&d));
+	CHECK(fake.moving_hold);
+	CHECK(fake_flow(&probe));
+	/* The handover ends: then they go. */
+	fake.now_ms += HANDOVER_MS;
+	distributor_tick(t.d, t.p, &t.facts[0], fake.now_ms);
+	CHECK(!fake_moving(&d));
+	CHECK(!fake_flow(&probe));
+	tdr_fini(&t);
+}
+
+/* A node that takes a DVIPA over adopts reports before it knows the
+ * holder's statements: a port its own statements name is a service, not an
+ * earlier holder's connection to keep a MOVING entry for. */
+TEST(distributor_adopt_uses_own_statements)
+{
+	struct ipaddr d = tdr_addr(TDR_DVIPA);
+	struct wire_conn_entry v[] = {tdr_conn("192.0.2.1", 40001, 80, 2)};
+	struct tdr t;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 2, TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_update(&t);
+	dist_view_clear(&t.d->view);
+	CHECK_INT(distributor_adopt(t.d, t.p, &d, v, 1, fake.now_ms), 1);
+	CHECK(!fake_moving(&d));
+	tdr_fini(&t);
+}
+
+/* A distributor that hands its DVIPA over stops taking new connections at
+ * once, lists its flows, and forwards them for HANDOVER_MS more. */
+TEST(distributor_hands_over)
+{
+	struct ipaddr d = tdr_addr(TDR_DVIPA), other = tdr_addr("10.0.0.99");
+	struct dp_flow_info closed = {.client = tdr_addr("192.0.2.2"),
+	                              .dvipa = d,
+	                              .client_port = 1,
+	                              .dvipa_port = 80,
+	                              .closing = true};
+	struct wire_conn_entry v[] = {
+	    tdr_conn("192.0.2.1", 40000, 80, 1),
+	    tdr_conn("192.0.2.1", 40001, 80, 2),
+	};
+	struct wire_conn_entry *flows = NULL;
+	size_t n = 0;
+	struct tdr t;
+
+	fake_reset();
+	CHECK_INT(tdr_init(&t, 2, TDR_DVIPA " PORT 80 DESTIP ALL"), 0);
+	tdr_update(&t);
+	CHECK_INT(distributor_adopt(t.d, t.p, &d, v, 2, fake.now_ms), 2);
+	/* A closed connection's flow is not handed over. */
+	closed.target = fake.flows[0].target;
+	CHECK_INT(dp_flow_set(&fake_dp, &closed), 0);
+	CHECK(!distributor_release(t.d, &other));
+	CHECK(distributor_release(t.d, &d));
+	CHECK_INT(fake.n_svcs, 0);
+	CHECK(fake_moving(&d));
+	CHECK_INT(distributor_flows_of(t.d, &d, &flows, &n), 0);
+	CHECK_INT(n, 2);
+	wire_conns_sort(flows, &n);
+	CHECK_INT(flows[0].node, 1);
+	CHECK_INT(flows[1].node, 2);
+	free(flows);
+	fake.now_ms += HANDOVER_MS;
+	distributor_tick(t.d, t.p, &t.facts[0], fake.now_ms);
+	CHECK(!fake_moving(&d));
+	CHECK_INT(fake.n_flows, 0);
 	tdr_fini(&t);
 }

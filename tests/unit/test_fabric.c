@@ -505,15 +505,25 @@ static void seen_list(struct seen *s, const char *word, const uint32_t *v, size_
 		seen_add(s, " %u", v[i]);
 }
 
+/* The crashed lists of the on_members calls, apart from the log. */
+static char seen_crashed[256];
+
 static void seen_members(void *userdata, const uint32_t *members, size_t n, const uint32_t *joined,
-                         size_t n_joined, const uint32_t *left, size_t n_left)
+                         size_t n_joined, const uint32_t *left, size_t n_left,
+                         const uint32_t *crashed, size_t n_crashed)
 {
 	struct seen *s = userdata;
+	size_t len = strlen(seen_crashed);
 
 	seen_list(s, "members", members, n);
 	seen_list(s, " joined", joined, n_joined);
 	seen_list(s, " left", left, n_left);
 	seen_add(s, "; ");
+	for (size_t i = 0; i < n_crashed && len < sizeof(seen_crashed) - 12; i++)
+		len += (size_t)snprintf(seen_crashed + len, sizeof(seen_crashed) - len, "%u ",
+		                        crashed[i]);
+	if (len < sizeof(seen_crashed) - 2)
+		snprintf(seen_crashed + len, sizeof(seen_crashed) - len, "; ");
 }
 
 static void seen_message(void *userdata, uint32_t from, const void *data, size_t len)
@@ -1016,18 +1026,24 @@ TEST(fabric_quorum_follows_the_ring)
 	CHECK_INT(fabric_dispatch(f, 100), 0);
 	CHECK_STR(s.log, "quorum pending; members 1 2 3 joined 1 2 3 left; quorum ok; ");
 
-	/* A dvipad crash (corosync up): same ring, quorum untouched. */
+	/* A dvipad crash (corosync up): same ring, quorum untouched; the
+	 * node is said to have crashed. */
 	s.log[0] = '\0';
+	seen_crashed[0] = '\0';
 	fake_confchg((uint32_t[]){1, 100, 2, 200}, 2, (uint32_t[]){3, 300}, 1, NULL, 0);
 	CHECK_INT(fabric_dispatch(f, 100), 0);
 	CHECK_STR(s.log, "members 1 2 joined left 3; ");
+	CHECK_STR(seen_crashed, "3 ; ");
 
 	/* This node cut off: CPG first (the usual order). Pending comes before
-	 * the membership, loss as soon as the quorum service says so. */
+	 * the membership, loss as soon as the quorum service says so. Nodes
+	 * that left with the ring did not crash. */
 	s.log[0] = '\0';
+	seen_crashed[0] = '\0';
 	fake_confchg_why((uint32_t[]){1, 100}, 1, (uint32_t[]){2, 200}, 1, NULL, 0, true);
 	fake_totem(8);
 	CHECK_INT(fabric_dispatch(f, 100), 0);
+	CHECK_STR(seen_crashed, "; ");
 	fake_quorum(false, 8);
 	CHECK_INT(fabric_dispatch(f, 101), 0);
 	CHECK_STR(s.log, "quorum pending; members 1 joined left 2; quorum none; ");

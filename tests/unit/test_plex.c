@@ -150,18 +150,46 @@ static const struct tp_case tp_cases[] = {
      true,
      {{1, "Di:" A}, {2, "B50w:" A " H5:" A}},
      A "=1"},
-    {"quiescing holder keeps it while busy",
+    {"quiescing holder busy: backup takes it at once",
      true,
      {{1, "Di:" A " H3:" A " X:" A}, {2, "B50:" A}},
-     A "=1"},
+     A "=2"},
     {"quiescing holder idle: backup takes it",
      true,
      {{1, "Di:" A " H:" A " X:" A}, {2, "B50:" A}},
      A "=2"},
-    {"quiescing backup keeps it even against IMMEDIATE",
+    {"quiescing holder keeps it when nobody else may own it",
+     true,
+     {{1, "Di:" A " H3:" A " X:" A}, {2, "B50:" A " X:" A}, {3, "B60:" A " LEFT"}, {4, "K:" A}},
+     A "=1"},
+    {"quiescing holder idle, nobody else: nobody",
+     true,
+     {{1, "Di:" A " H:" A " X:" A}, {2, "B50:" A " X:" A}},
+     A "=0"},
+    {"quiescing backup: IMMEDIATE VIPADEFINE takes it",
      true,
      {{1, "Di:" A}, {2, "B50:" A " H3:" A " X:" A}},
+     A "=1"},
+    {"quiescing backup: WHENIDLE VIPADEFINE takes it too",
+     true,
+     {{1, "Dw:" A}, {2, "B50:" A " H3:" A " X:" A}},
+     A "=1"},
+    {"quiescing WHENIDLE VIPADEFINE: backup takes it",
+     true,
+     {{1, "Dw:" A " H3:" A " X:" A}, {2, "B50:" A}},
      A "=2"},
+    {"quiescing backup: the best backup takes it, whatever the rank",
+     true,
+     {{1, "Di:" A " X:" A}, {2, "B90:" A " H3:" A " X:" A}, {3, "B10:" A}, {4, "B5i:" A}},
+     A "=3"},
+    {"quiescing and eligible holders: the eligible one keeps it",
+     true,
+     {{2, "B90:" A " H3:" A " X:" A}, {3, "B50:" A " H:" A}, {4, "B70:" A}},
+     A "=3"},
+    {"two quiescing holders, nobody else: the higher rank",
+     true,
+     {{2, "B50:" A " H3:" A " X:" A}, {3, "B60:" A " H1:" A " X:" A}},
+     A "=3"},
     {"deactivated nodes are not eligible",
      true,
      {{1, "Di:" A " X:" A}, {2, "B100:" A " X:" A}, {3, "B50:" A}},
@@ -572,7 +600,8 @@ TEST(plex_view_statuses)
 	CHECK_INT(plex_set_members(p, ids, 4), 0);
 	CHECK_INT(plex_set_quorum(p, true), 0);
 	/* A: active on 1, backup on 2, deactivated on 3.
-	 * B: quiescing on 2 (deactivated with connections), 1 is a backup.
+	 * B: quiescing on 2 (deactivated with connections): backup 1 owns it
+	 *    and is MOVING (waiting), 2 is QUIESCING until it lets go.
 	 * C: WHENIDLE, held by backup 3 with connections: 4 (VIPADEFINE) is
 	 *    MOVING (waiting), 3 is ACTIVE.
 	 * D: IMMEDIATE, still held by 3 while 4 owns it: 3 MOVING, 4 MOVING. */
@@ -595,13 +624,15 @@ TEST(plex_view_statuses)
 	CHECK_STR(tp_status(&v, A, 3), "DEACTIVATED");
 	CHECK_STR(tp_status(&v, A, 4), "none");
 	CHECK_STR(tp_status(&v, B, 2), "QUIESCING");
-	CHECK_STR(tp_status(&v, B, 1), "BACKUP");
+	CHECK_STR(tp_status(&v, B, 1), "MOVING");
 	CHECK_STR(tp_status(&v, C, 3), "ACTIVE");
 	CHECK_STR(tp_status(&v, C, 4), "MOVING");
 	CHECK_STR(tp_status(&v, D, 3), "MOVING");
 	CHECK_STR(tp_status(&v, D, 4), "MOVING");
 	CHECK_INT(v.dvipas[0].owner, 1);
 	CHECK_INT(v.dvipas[0].holder, 1);
+	CHECK_INT(v.dvipas[1].owner, 1);
+	CHECK_INT(v.dvipas[1].holder, 2);
 	CHECK_INT(v.dvipas[0].prefix_len, 32);
 	CHECK_INT(v.dvipas[2].moveable, CONFIG_MOVEABLE_WHENIDLE);
 	CHECK_INT(v.dvipas[3].owner, 4);
@@ -623,9 +654,76 @@ TEST(plex_view_statuses)
 	CHECK_STR(tp_status(&v, A, 1), "MOVING");
 	CHECK_STR(tp_status(&v, A, 2), "INACTIVE");
 	CHECK_STR(tp_status(&v, A, 3), "DEACTIVATED");
+	CHECK_STR(tp_status(&v, B, 2), "MOVING");
 	plex_view_clear(&v);
 	plex_view_clear(NULL);
 	CHECK_STR(plex_status_name(PLEX_STATUS_MAX), "?");
+	plex_free(p);
+}
+
+TEST(plex_quiescing)
+{
+	/* A deactivated holder with connections keeps A only while nobody
+	 * else may own it; any move away from it is DEACTIVATED. */
+	struct plex *p = plex_new(1);
+	struct plex_facts local;
+	struct plex_view v;
+	uint32_t ids[] = {1, 2, 3, 4};
+	char buf[512];
+
+	CHECK(p);
+	CHECK_INT(plex_set_members(p, ids, 4), 0);
+	CHECK_INT(plex_set_quorum(p, true), 0);
+	CHECK_INT(tp_apply(p, 2, 1, "B50:" A " X:" A), 0);
+	CHECK_INT(tp_apply(p, 3, 1, "B20:" A " X:" A), 0);
+	CHECK_INT(tp_apply(p, 1, 1, "Di:" A " H3:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "0>1:OWNER_STARTED");
+	/* Every backup deactivated, node 4 not announced: node 1 keeps A. */
+	CHECK_INT(tp_facts(&local, 1, 2, "Di:" A " H3:" A " X:" A), 0);
+	CHECK_INT(plex_apply_facts(p, 1, &local), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
+	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "");
+	CHECK_INT(plex_view(p, &v), 0);
+	CHECK_STR(tp_status(&v, A, 1), "QUIESCING");
+	CHECK_STR(tp_status(&v, A, 2), "DEACTIVATED");
+	CHECK_INT(v.dvipas[0].owner, 1);
+	plex_view_clear(&v);
+	/* A backup starts: it takes A, node 1 lets go. */
+	CHECK_INT(tp_apply(p, 4, 1, "B30:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>4:DEACTIVATED");
+	CHECK_STR(tp_actions(p, &local, buf, sizeof(buf)), "remove:" A);
+	CHECK_INT(plex_view(p, &v), 0);
+	CHECK_STR(tp_status(&v, A, 1), "QUIESCING");
+	CHECK_STR(tp_status(&v, A, 4), "MOVING");
+	plex_view_clear(&v);
+	plex_facts_clear(&local);
+	CHECK_INT(tp_apply(p, 1, 3, "Di:" A " X:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
+	CHECK_INT(tp_apply(p, 4, 2, "B30:" A " H5:" A), 0);
+	CHECK_INT(plex_view(p, &v), 0);
+	CHECK_STR(tp_status(&v, A, 1), "DEACTIVATED");
+	CHECK_STR(tp_status(&v, A, 4), "ACTIVE");
+	plex_view_clear(&v);
+	/* Node 4 quiesces with nobody else: it keeps A. The VIPADEFINE node
+	 * comes back: it takes A at once, even though node 4 is busy. */
+	CHECK_INT(tp_apply(p, 4, 3, "B30:" A " H5:" A " X:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "");
+	CHECK_INT(plex_owner(p, &(struct ipaddr){.family = 4, .bytes = {10, 0, 0, 1}}), 4);
+	CHECK_INT(tp_apply(p, 1, 4, "Di:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "4>1:DEACTIVATED");
+	CHECK_INT(plex_view(p, &v), 0);
+	CHECK_STR(tp_status(&v, A, 1), "MOVING");
+	CHECK_STR(tp_status(&v, A, 4), "QUIESCING");
+	plex_view_clear(&v);
+	/* Deactivated again before node 4 let go: back to node 4, until its
+	 * connections end; then nobody. */
+	CHECK_INT(tp_apply(p, 1, 5, "Di:" A " X:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "1>4:DEACTIVATED");
+	CHECK_INT(tp_apply(p, 4, 4, "B30:" A " H:" A " X:" A), 0);
+	CHECK_STR(tp_trans(p, buf, sizeof(buf)), "4>0:DEACTIVATED");
+	CHECK_INT(plex_view(p, &v), 0);
+	CHECK_STR(tp_status(&v, A, 4), "MOVING");
+	plex_view_clear(&v);
 	plex_free(p);
 }
 
@@ -873,13 +971,39 @@ TEST(plex_cluster_takeover_and_takeback)
 	tc_deactivate(&c, 0, A, false);
 	tc_run(&c);
 	CHECK_INT(tc_holder(&c, A), 1);
-	/* Deactivate with connections: QUIESCING keeps it until they end. */
+	/* Deactivate with connections: node 3 takes it at once all the same
+	 * (it forwards them to node 1). */
+	tc_set_conns(&c, 0, A, 2);
+	tc_run(&c);
+	tc_deactivate(&c, 0, A, true);
+	tc_run(&c);
+	CHECK_INT(tc_holder(&c, A), 3);
+	tc_deactivate(&c, 0, A, false);
+	tc_run(&c);
+	CHECK_INT(tc_holder(&c, A), 1);
+	/* With both backups deactivated, node 1 quiesces: it keeps A while
+	 * its connections remain ... */
+	tc_deactivate(&c, 1, A, true);
+	tc_deactivate(&c, 2, A, true);
 	tc_set_conns(&c, 0, A, 2);
 	tc_run(&c);
 	tc_deactivate(&c, 0, A, true);
 	tc_run(&c);
 	CHECK_INT(tc_holder(&c, A), 1);
-	tc_set_conns(&c, 0, A, 0);
+	/* ... until a backup may take it over. */
+	tc_deactivate(&c, 1, A, false);
+	tc_run(&c);
+	CHECK_INT(tc_holder(&c, A), 2);
+	/* Node 2 quiesces in turn; its connections end: nobody holds A. */
+	tc_set_conns(&c, 1, A, 1);
+	tc_deactivate(&c, 1, A, true);
+	tc_run(&c);
+	CHECK_INT(tc_holder(&c, A), 2);
+	tc_set_conns(&c, 1, A, 0);
+	tc_run(&c);
+	CHECK_INT(tc_holder(&c, A), 0);
+	tc_deactivate(&c, 1, A, false);
+	tc_deactivate(&c, 2, A, false);
 	tc_run(&c);
 	CHECK_INT(tc_holder(&c, A), 3);
 	/* Quorum lost (2 of 4 left): everything is released. */

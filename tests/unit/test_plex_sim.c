@@ -205,13 +205,16 @@ static bool nv_better(int ra, uint32_t ia, int rb, uint32_t ib)
 }
 
 /* docs/plex.md, "Designated owner", read literally. Members are visited in
- * reverse order so that ties depend on the comparison, not on the order. */
+ * reverse order so that ties depend on the comparison, not on the order. A
+ * holder that may own the DVIPA (the keeper) and one that quiesces
+ * (deactivated, connections remain) are looked for separately: the second
+ * counts only when nobody else may own it. */
 static uint32_t nv_owner(const struct sim *s, const struct sim_mirror *m, const struct ipaddr *a)
 {
-	uint32_t definer = 0, keeper = 0, any_backup = 0, moveable_backup = 0, first_define_id = 0;
-	int keeper_rank = -1, any_rank = -1, moveable_rank = -1;
-	uint32_t keeper_conns = 0;
-	bool keeper_quiescing = false, existing = false;
+	uint32_t definer = 0, keeper = 0, quiescer = 0, any_backup = 0, moveable_backup = 0;
+	uint32_t first_define_id = 0, keeper_conns = 0, backup;
+	int keeper_rank = -1, quiescer_rank = -1, any_rank = -1, moveable_rank = -1;
+	bool existing = false;
 	uint8_t definer_mov = 0, first_define_mov = 0;
 	uint8_t mode;
 
@@ -223,7 +226,7 @@ static uint32_t nv_owner(const struct sim *s, const struct sim_mirror *m, const 
 		const struct plex_facts *f;
 		const struct plex_def *d;
 		const struct plex_held *h;
-		bool left, deact, eligible;
+		bool left, deact, eligible, active;
 
 		if (slot < 0 || !m->has[slot])
 			continue;
@@ -233,8 +236,8 @@ static uint32_t nv_owner(const struct sim *s, const struct sim_mirror *m, const 
 		left = f->flags & PLEX_FACTS_LEFT;
 		deact = nv_in(f->deactivated, f->n_deactivated, a);
 		eligible = d && !left && !deact;
-		if ((d && d->kind == CONFIG_VIPADEFINE) || (h && h->state == PLEX_HELD_ACTIVE) ||
-		    nv_in(f->known, f->n_known, a))
+		active = h && h->state == PLEX_HELD_ACTIVE;
+		if ((d && d->kind == CONFIG_VIPADEFINE) || active || nv_in(f->known, f->n_known, a))
 			existing = true;
 		if (d && d->kind == CONFIG_VIPADEFINE &&
 		    (!first_define_id || id < first_define_id)) {
@@ -257,27 +260,34 @@ static uint32_t nv_owner(const struct sim *s, const struct sim_mirror *m, const 
 				moveable_rank = d->rank;
 			}
 		}
-		if (h && h->state == PLEX_HELD_ACTIVE && d && !left && (!deact || h->conns > 0) &&
+		if (active && eligible &&
 		    (!keeper || nv_better(d->rank, id, keeper_rank, keeper))) {
 			keeper = id;
 			keeper_rank = d->rank;
 			keeper_conns = h->conns;
-			keeper_quiescing = deact;
+		}
+		if (active && d && !left && deact && h->conns > 0 &&
+		    (!quiescer || nv_better(d->rank, id, quiescer_rank, quiescer))) {
+			quiescer = id;
+			quiescer_rank = d->rank;
 		}
 	}
 	mode = definer ? definer_mov : first_define_mov;
 	if (mode != CONFIG_MOVEABLE_WHENIDLE)
 		mode = CONFIG_MOVEABLE_IMMEDIATE;
-	if (keeper && definer && definer != keeper) {
-		if ((keeper_quiescing || mode == CONFIG_MOVEABLE_WHENIDLE) && keeper_conns > 0)
-			return keeper;
-		return definer;
-	}
+	/* Rules 2 and 3: only a keeper that may own it is sticky. */
+	if (keeper && definer && definer != keeper)
+		return mode == CONFIG_MOVEABLE_WHENIDLE && keeper_conns > 0 ? keeper : definer;
 	if (keeper)
 		return keeper;
+	/* Rules 4 and 5, whoever quiesces. */
 	if (definer)
 		return definer;
-	return existing ? any_backup : moveable_backup;
+	backup = existing ? any_backup : moveable_backup;
+	if (backup)
+		return backup;
+	/* Rule 6: nobody else may own it, so it stays where it quiesces. */
+	return quiescer;
 }
 
 /* The actions the reference expects for node n, in address order. */
