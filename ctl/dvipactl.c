@@ -34,6 +34,7 @@ static const struct command commands[] = {
     {"join", CONTROL_JOIN, 0, "come back after leave (JOINGROUP)"},
     {"quiesce", CONTROL_QUIESCE, ARG_PORT, "accept no new distributed connections here"},
     {"resume", CONTROL_RESUME, ARG_PORT, "accept new distributed connections again"},
+    {"reload", CONTROL_RELOAD, 0, "read the profile again and apply what changed"},
 };
 
 static void usage(FILE *f)

@@ -284,6 +284,33 @@ fail:
 	return err;
 }
 
+int distributor_reconfigure(struct distributor *d, const struct config *config)
+{
+	struct dist_facts tmp = {0};
+	int err = dist_facts_set_config(&tmp, config);
+
+	if (err == 0 && wire_dist_size(&tmp) > WIRE_EXT_MAX / 2)
+		err = -E2BIG;
+	if (err == 0) {
+		/* tmp passed the same checks: this cannot fail but for memory. */
+		err = dist_facts_set_config(&d->local, config);
+	}
+	dist_facts_clear(&tmp);
+	if (err < 0)
+		return err;
+	d->config = config;
+	target_set_config(d->target, config);
+	return 0;
+}
+
+void distributor_quiesced_ports(const struct distributor *d, bool *ret_all,
+                                const uint16_t **ret_ports, size_t *ret_n)
+{
+	*ret_all = d->local.quiesce_all;
+	*ret_ports = d->local.quiesced;
+	*ret_n = d->local.n_quiesced;
+}
+
 void distributor_free(struct distributor *d)
 {
 	if (!d)

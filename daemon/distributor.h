@@ -35,6 +35,15 @@ void distributor_settle(struct distributor *d);
 /* Takes back what it did: target DVIPAs off lo, programs detached, sysctls
  * restored. NULL is fine. */
 void distributor_free(struct distributor *d);
+/* A reloaded profile: its VIPADISTRIBUTE statements replace this node's
+ * (announced with the next facts), and config is the one in effect from now
+ * on (it must outlive d, or the next reconfigure). 0, or -EINVAL (a rule of
+ * dist_facts_check() broken), -E2BIG (too large to announce) or -ENOMEM with
+ * nothing changed. */
+int distributor_reconfigure(struct distributor *d, const struct config *config);
+/* What dvipactl quiesce set here: every port, or these (sorted). */
+void distributor_quiesced_ports(const struct distributor *d, bool *ret_all,
+                                const uint16_t **ret_ports, size_t *ret_n);
 
 /* Another member's announcement number seq carried this extension section
  * (NULL/0: none). -EBADMSG when its distribution records are malformed

@@ -9,10 +9,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "core/config_diff.h"
+#include "core/strbuf.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/node.h"
+#include "daemon/opfile.h"
+#include "daemon/profile.h"
 
 /* Housekeeping period: address refresh, announcements, control timeouts. */
 #define TICK_MS 100
@@ -33,6 +37,79 @@ static int answer_text(char *text, char **ret_body)
 		return -errno;
 	*ret_body = text;
 	return 0;
+}
+
+/* Reads the profile again and applies what changed (dvipactl reload,
+ * SIGHUP; z/OS's VARY OBEYFILE). A profile with errors, or a change that
+ * cannot be made while running, leaves the profile in effect as it is. */
+static int reload(struct dvipad *d, char **ret_body)
+{
+	const char *path = d->opts.config_path;
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	struct strbuf sb = {0}, diff = {0};
+	char line[512], *msg = NULL;
+	int err, n;
+
+	err = profile_load(path, &c, &errs);
+	if (err == -EINVAL && errs.n) {
+		strbuf_printf(&sb, "%s: %zu error%s; the profile in effect stays:\n", path, errs.n,
+		              errs.n == 1 ? "" : "s");
+		for (size_t i = 0; i < errs.n; i++) {
+			config_error_format(&errs.v[i], path, line, sizeof(line));
+			strbuf_printf(&sb, "%s\n", line);
+			log_err("reload: %s", line);
+		}
+		log_err("reload: %s has %zu error%s; the profile in effect stays", path, errs.n,
+		        errs.n == 1 ? "" : "s");
+		goto out;
+	}
+	if (err < 0) {
+		strbuf_printf(&sb, "%s: %s; the profile in effect stays", path,
+		              err == -EFBIG ? "file too large for a profile" : strerror(-err));
+		log_err("reload: %s", sb.buf ? sb.buf : path);
+		goto out;
+	}
+	n = config_diff(d->config, c, &diff);
+	if (n < 0) {
+		err = n;
+		goto out;
+	}
+	if (n == 0) {
+		strbuf_printf(&sb, "%s: unchanged; nothing applied\n", path);
+		log_info("reload: %s unchanged; nothing applied", path);
+		goto out;
+	}
+	err = node_reload(d->node, c, &msg);
+	if (err < 0) {
+		strbuf_printf(&sb, "%s: %s; the profile in effect stays", path,
+		              msg ? msg : strerror(-err));
+		log_err("reload: %s: %s; the profile in effect stays", path,
+		        msg ? msg : strerror(-err));
+		goto out;
+	}
+	config_free(d->config);
+	d->config = c;
+	c = NULL;
+	strbuf_printf(&sb, "%s reloaded: %d change%s\n%s", path, n, n == 1 ? "" : "s",
+	              diff.buf ? diff.buf : "");
+	log_info("reload: %s: %d change%s", path, n, n == 1 ? "" : "s");
+	for (char *p = diff.buf, *nl; p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		log_info("reload:   %.*s", (int)(nl - p), p);
+	}
+out:
+	free(msg);
+	config_free(c);
+	config_errors_clear(&errs);
+	strbuf_clear(&diff);
+	if (ret_body)
+		*ret_body = strbuf_take(&sb);
+	else
+		strbuf_clear(&sb);
+	return err;
 }
 
 static int handle_request(void *data, const struct control_request *req, char **ret_body)
@@ -71,6 +148,8 @@ static int handle_request(void *data, const struct control_request *req, char **
 			return -EINVAL;
 		return node_quiesce(d->node, req->flags & CONTROL_F_PORT ? req->port : 0,
 		                    req->cmd == CONTROL_QUIESCE, ret_body);
+	case CONTROL_RELOAD:
+		return reload(d, ret_body);
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)
@@ -87,6 +166,12 @@ static void on_signal(int fd, uint32_t events, void *data)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("signal %s received, reloading %s", strsignal((int)si.ssi_signo),
+		         d->opts.config_path);
+		reload(d, NULL);
+		return;
+	}
 	log_info("signal %s received, stopping", strsignal((int)si.ssi_signo));
 	loop_stop(d->loop);
 }
@@ -145,7 +230,8 @@ int dvipad_new(const struct dvipad_options *opts, struct config *config, struct 
 			        strerror(-err));
 		goto fail;
 	}
-	err = node_new(d->loop, config, opts->socket_path, &d->node);
+	err = node_new(d->loop, config, opts->socket_path,
+	               opts->state_dir ? opts->state_dir : OPFILE_DIR_DEFAULT, &d->node);
 	if (err < 0)
 		goto fail;
 	d->tick = loop_timer_new(d->loop, on_tick, d);

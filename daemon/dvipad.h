@@ -9,13 +9,15 @@
 struct dvipad_options {
 	const char *config_path;
 	const char *socket_path;
+	const char *state_dir; /* NULL: OPFILE_DIR_DEFAULT */
 };
 
 struct dvipad;
 
 /* Takes ownership of config only on success. */
 int dvipad_new(const struct dvipad_options *opts, struct config *config, struct dvipad **ret);
-/* Runs until SIGTERM or SIGINT; returns 0 or -errno. */
+/* Runs until SIGTERM or SIGINT (SIGHUP reloads the profile); returns 0 or
+ * -errno. */
 int dvipad_run(struct dvipad *d);
 void dvipad_free(struct dvipad *d);
 

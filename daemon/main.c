@@ -15,10 +15,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dvipad [-c FILE] [-s SOCKET] [-f] [-v]\n"
+	fprintf(f, "usage: dvipad [-c FILE] [-s SOCKET] [-S DIR] [-f] [-v]\n"
 	           "       dvipad --check-config FILE\n"
 	           "  -c, --config FILE      the node profile (default " CONFIG_DEFAULT ")\n"
 	           "  -s, --socket PATH      control socket (default " CONTROL_SOCKET_DEFAULT ")\n"
+	           "  -S, --state-dir DIR    keeps the operator state (default /var/lib/dvipa)\n"
 	           "  -f, --foreground       stay in the foreground\n"
 	           "  -v, --verbose          log debug messages\n"
 	           "      --check-config FILE  report every error in FILE and exit 1, or exit 0\n");
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"socket", required_argument, NULL, 's'},
+	    {"state-dir", required_argument, NULL, 'S'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", required_argument, NULL, 'C'},
@@ -63,13 +65,16 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	int opt, err;
 
-	while ((opt = getopt_long(argc, argv, "c:s:fvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:S:fvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			opts.config_path = optarg;
 			break;
 		case 's':
 			opts.socket_path = optarg;
+			break;
+		case 'S':
+			opts.state_dir = optarg;
 			break;
 		case 'f':
 			foreground = true;

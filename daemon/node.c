@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "daemon/distributor.h"
 #include "daemon/log.h"
+#include "daemon/opfile.h"
 #include "daemon/show.h"
 #include "daemon/takeover.h"
 #include "fabric/fabric.h"
@@ -119,6 +120,7 @@ struct node {
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
+	char *opstate_path; /* the operator state kept across restarts */
 };
 
 static uint64_t wall_ms(void)
@@ -1085,6 +1087,69 @@ static void facts_changed(struct node *n)
 	reconcile(n, false);
 }
 
+/* Writes leave, deactivate and quiesce down for the next run. */
+static void keep_opstate(struct node *n)
+{
+	const uint16_t *ports;
+	struct opstate s = {
+	    .left = n->facts.flags & PLEX_FACTS_LEFT,
+	    .n_deactivated = n->facts.n_deactivated,
+	    .deactivated = n->facts.deactivated,
+	};
+	int err;
+
+	distributor_quiesced_ports(n->dist, &s.quiesce_all, &ports, &s.n_quiesced);
+	s.quiesced = (uint16_t *)ports;
+	err = opfile_save(n->opstate_path, &s);
+	if (err < 0)
+		log_warn(
+		    "cannot keep the operator state in %s: %s (a restart of dvipad forgets it)",
+		    n->opstate_path, strerror(-err));
+}
+
+/* The leave, deactivate and quiesce an earlier run kept, before this run
+ * first announces itself. */
+static void restore_opstate(struct node *n)
+{
+	struct opstate s = {0};
+	char text[IPADDR_STRLEN];
+	bool dropped = false;
+	int err = opfile_load(n->opstate_path, &s);
+
+	if (err < 0) {
+		log_warn("cannot read the operator state %s: %s (starting without it)",
+		         n->opstate_path, strerror(-err));
+		return;
+	}
+	if (s.left) {
+		n->facts.flags |= PLEX_FACTS_LEFT;
+		log_info("operator state: this node stays out of the plex (LEAVEGROUP) until "
+		         "dvipactl join");
+	}
+	for (size_t i = 0; i < s.n_deactivated; i++) {
+		ipaddr_format(&s.deactivated[i], text, sizeof(text));
+		if (!config_find_vipa(n->config, &s.deactivated[i])) {
+			log_warn("operator state: %s is no longer a DVIPA of this node: its "
+			         "deactivate is dropped",
+			         text);
+			dropped = true;
+		} else if (plex_facts_set_deactivated(&n->facts, &s.deactivated[i], true) == 0) {
+			log_info("operator state: %s stays deactivated until dvipactl reactivate",
+			         text);
+		}
+	}
+	for (size_t i = 0; i < s.n_quiesced; i++)
+		if (distributor_quiesce(n->dist, s.quiesced[i], true) == 0)
+			log_info("operator state: port %u stays quiesced until dvipactl resume",
+			         s.quiesced[i]);
+	if (s.quiesce_all && distributor_quiesce(n->dist, 0, true) == 0)
+		log_info("operator state: every distributed port stays quiesced until dvipactl "
+		         "resume");
+	opstate_clear(&s);
+	if (dropped)
+		keep_opstate(n);
+}
+
 /* deactivate (on) or reactivate (off) a DVIPA this node defines. */
 static int set_deactivated(struct node *n, const struct ipaddr *a, bool on, char **ret_msg)
 {
@@ -1102,6 +1167,7 @@ static int set_deactivated(struct node *n, const struct ipaddr *a, bool on, char
 	if (plex_facts_set_deactivated(&n->facts, a, on) < 0)
 		return reply(ret_msg, -ENOMEM, "out of memory");
 	log_info("operator: %s %s", verb, text);
+	keep_opstate(n);
 	facts_changed(n);
 	if (!on)
 		return reply(ret_msg, 0, "%s reactivated on this node\n", text);
@@ -1129,6 +1195,7 @@ int node_leave(struct node *n, char **ret_msg)
 		return reply(ret_msg, -EALREADY, "this node has already left the plex");
 	n->facts.flags |= PLEX_FACTS_LEFT;
 	log_info("operator: leave the plex (LEAVEGROUP)");
+	keep_opstate(n);
 	facts_changed(n);
 	return reply(ret_msg, 0, "left the plex: this node gives up and backs up no DVIPA\n");
 }
@@ -1139,6 +1206,7 @@ int node_join(struct node *n, char **ret_msg)
 		return reply(ret_msg, -EALREADY, "this node is in the plex already");
 	n->facts.flags &= ~PLEX_FACTS_LEFT;
 	log_info("operator: join the plex (JOINGROUP)");
+	keep_opstate(n);
 	facts_changed(n);
 	return reply(ret_msg, 0, "joined the plex again\n");
 }
@@ -1161,6 +1229,7 @@ int node_quiesce(struct node *n, uint16_t port, bool on, char **ret_msg)
 	if (err < 0)
 		return reply(ret_msg, err, "%s", strerror(-err));
 	log_info("operator: %s %s", on ? "quiesce" : "resume", what);
+	keep_opstate(n);
 	announce_facts(n);
 	reconcile(n, false);
 	return reply(ret_msg, 0,
@@ -1259,8 +1328,52 @@ static int defs_from_config(struct plex_facts *f, const struct config *c)
 	return plex_facts_sort(f);
 }
 
+int node_reload(struct node *n, const struct config *config, char **ret_msg)
+{
+	struct plex_facts defs = {0};
+	char text[IPADDR_STRLEN];
+	bool dropped = false;
+	int err;
+
+	if (strcmp(config->interface, n->config->interface) != 0)
+		return reply(ret_msg, -EINVAL,
+		             "INTERFACE %s cannot become %s while dvipad runs: restart dvipad "
+		             "for that",
+		             n->config->interface, config->interface);
+	err = defs_from_config(&defs, config);
+	if (err == 0)
+		err = distributor_reconfigure(n->dist, config);
+	if (err < 0) {
+		plex_facts_clear(&defs);
+		return reply(ret_msg, err, "%s",
+		             err == -E2BIG    ? "the VIPADISTRIBUTE statements take more than one "
+		                                "announcement can carry"
+		             : err == -EINVAL ? "the VIPADISTRIBUTE statements overlap"
+		                              : strerror(-err));
+	}
+	free(n->facts.defs);
+	n->facts.defs = defs.defs;
+	n->facts.n_defs = defs.n_defs;
+	n->config = config;
+	for (size_t i = n->facts.n_deactivated; i-- > 0;) {
+		struct ipaddr a = n->facts.deactivated[i];
+
+		if (config_find_vipa(config, &a))
+			continue;
+		log_info("%s is no longer a DVIPA of this node: its deactivate is dropped",
+		         ipaddr_format(&a, text, sizeof(text)));
+		plex_facts_set_deactivated(&n->facts, &a, false);
+		dropped = true;
+	}
+	if (dropped)
+		keep_opstate(n);
+	facts_changed(n);
+	*ret_msg = NULL;
+	return 0;
+}
+
 int node_new(struct loop *l, const struct config *config, const char *socket_path,
-             struct node **ret)
+             const char *state_dir, struct node **ret)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	int err;
@@ -1306,6 +1419,12 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 		log_err("profile: %s", strerror(-err));
 		goto fail;
 	}
+	if (asprintf(&n->opstate_path, "%s/%s", state_dir, OPFILE_NAME) < 0) {
+		n->opstate_path = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
+	restore_opstate(n);
 	/* Announcement numbers only grow, also across restarts. */
 	n->facts.seq = wall_ms() * 1000;
 	err = adopt_leftovers(n);
@@ -1346,5 +1465,6 @@ void node_free(struct node *n)
 	free(n->buf);
 	free(n->ext);
 	show_conns_clear(&n->conns);
+	free(n->opstate_path);
 	free(n);
 }

@@ -18,9 +18,10 @@ struct node;
  * starts joining the plex (retrying until corosync answers). config stays
  * the caller's and must outlive the node. The directory of socket_path (the
  * control socket's, a runtime directory) keeps what must survive a crash of
- * dvipad (the sysctls it changed). */
+ * dvipad (the sysctls it changed); state_dir keeps the operator's leave,
+ * deactivate and quiesce across restarts (daemon/opfile.h). */
 int node_new(struct loop *l, const struct config *config, const char *socket_path,
-             struct node **ret);
+             const char *state_dir, struct node **ret);
 /* Removes every DVIPA this node holds and leaves the plex. */
 void node_free(struct node *n);
 
@@ -37,6 +38,11 @@ int node_deactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
 int node_reactivate(struct node *n, const struct ipaddr *dvipa, char **ret_msg);
 int node_leave(struct node *n, char **ret_msg);
 int node_join(struct node *n, char **ret_msg);
+/* A reloaded profile (same INTERFACE) takes effect: this node announces its
+ * new definitions and acts on the plex's answer like on any other change.
+ * config must outlive the node or the next reload; the old one may be freed
+ * once this returns 0. On failure nothing changed. */
+int node_reload(struct node *n, const struct config *config, char **ret_msg);
 /* dvipactl quiesce / resume [--port P] (port 0: every distributed port). */
 int node_quiesce(struct node *n, uint16_t port, bool on, char **ret_msg);
 

@@ -23,6 +23,11 @@ struct target {
 
 /* ---- life cycle ---- */
 
+void target_set_config(struct target *t, const struct config *config)
+{
+	t->config = config;
+}
+
 int target_new(const struct config *config, struct addr_handle *addr, struct diag_handle *diag,
                const char *run_path, struct target **ret)
 {

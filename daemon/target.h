@@ -27,6 +27,8 @@ struct target;
  * 0 or -errno (logged). */
 int target_new(const struct config *config, struct addr_handle *addr, struct diag_handle *diag,
                const char *run_path, struct target **ret);
+/* The profile in effect after a reload (same INTERFACE). */
+void target_set_config(struct target *t, const struct config *config);
 /* Takes its DVIPAs off lo and restores the sysctls. NULL is fine. */
 void target_free(struct target *t);
 

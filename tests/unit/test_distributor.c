@@ -500,6 +500,12 @@ void target_free(struct target *t)
 	(void)t;
 }
 
+void target_set_config(struct target *t, const struct config *config)
+{
+	(void)t;
+	(void)config;
+}
+
 void target_sysctls(struct target *t, bool on)
 {
 	(void)t;
