@@ -56,7 +56,7 @@ INTERFACE lo
 VIPADYNAMIC
 ENDVIPADYNAMIC
 PROFILE
-ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -f 2>"$dir/dvipad.log" &
+ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>"$dir/dvipad.log" &
 pid=$!
 for _ in $(seq 100); do
 	[ -S "$sock" ] && break
@@ -78,7 +78,7 @@ ok "the daemon survives malformed requests" kill -0 "$pid"
 ok "and still answers" build/dvipactl -s "$sock" show config
 ok "the daemon logged the malformed request" grep -q 'malformed request' "$dir/dvipad.log"
 
-out=$(ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -f 2>&1) && rc=0 || rc=$?
+out=$(ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>&1) && rc=0 || rc=$?
 ok "a second daemon on the same socket refuses to start" \
 	test "$rc" = 1 -a -n "$(printf '%s' "$out" | grep -F 'another dvipad answers')"
 ok "the first one still answers" build/dvipactl -s "$sock" show config

@@ -341,7 +341,7 @@ plex_create()
 	ip -n "$br" link set br0 up
 
 	for i in $(seq 1 "$n"); do
-		mkdir -p "$PLEX_DIR/n$i"/{run,lib,etc/corosync,etc/dvipa,etc-upper/corosync,etc-upper/dvipa,etc-work,log}
+		mkdir -p "$PLEX_DIR/n$i"/{run,lib,etc/corosync,etc/dvipa,etc-upper/corosync,etc-upper/dvipa,etc-work,varlib-upper/dvipa,varlib-work,log}
 		_plex_write_corosync_conf "$i"
 		_plex_net_up "$i"
 	done
@@ -470,9 +470,10 @@ plex_has_profile()
 
 # The mount namespace of a node.  ip netns exec gives a sysfs of the node's
 # network namespace; unshare makes a private mount namespace in which /run,
-# /var/lib/corosync, /dev/shm and parts of /etc are the node's own.  /etc is
-# an overlay only so that /etc/dvipa exists as a mount point without touching
-# the host's /etc.
+# /var/lib/corosync, /var/lib/dvipa, /dev/shm and parts of /etc are the
+# node's own.  /etc and /var/lib are overlays so that /etc/dvipa and
+# /var/lib/dvipa exist without touching the host's; what a node writes there
+# stays in its directory across restarts of the node.
 _plex_anchor_script()
 {
 	local d=$1
@@ -483,6 +484,7 @@ mount -t overlay plex-etc -o lowerdir=/etc,upperdir=$d/etc-upper,workdir=$d/etc-
 mount --bind $d/etc/corosync /etc/corosync
 mount --bind $d/etc/dvipa /etc/dvipa
 mount --bind $d/run /run
+mount -t overlay plex-varlib -o lowerdir=/var/lib,upperdir=$d/varlib-upper,workdir=$d/varlib-work /var/lib
 mount --bind $d/lib /var/lib/corosync
 mount -t tmpfs -o size=256m,mode=1777 plex-shm /dev/shm
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
