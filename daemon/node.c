@@ -392,6 +392,7 @@ static void reconcile(struct node *n, bool announce)
 
 	if (!n->plex)
 		return;
+	takeover_retry(n->takeover, n->plex, &n->facts, now);
 	err = plex_actions(n->plex, &n->facts, &actions, &count);
 	if (err < 0) {
 		log_err("plex: cannot compute actions: %s", strerror(-err));

@@ -452,6 +452,12 @@ bool takeover_receive(struct takeover *t, const struct plex *p, const struct ple
 	return awaited;
 }
 
+bool takeover_retry(struct takeover *t, const struct plex *p, const struct plex_facts *local,
+                    uint64_t now_ms)
+{
+	return t->n_pending && pending_apply(t, p, local, now_ms);
+}
+
 void takeover_tick(struct takeover *t, const struct plex *p, const struct plex_facts *local,
                    uint64_t now_ms)
 {

@@ -43,6 +43,11 @@ bool takeover_receive(struct takeover *t, const struct plex *p, const struct ple
  * before it puts dvipa on INTERFACE; then *ret_until_ms says until when. */
 bool takeover_awaits(struct takeover *t, const struct ipaddr *dvipa, uint64_t now_ms,
                      uint64_t *ret_until_ms);
+/* Reports that came before this node's view made it their DVIPA's owner
+ * are applied as soon as it does: the caller asks on every change of the
+ * view. True when an awaited one was among them. */
+bool takeover_retry(struct takeover *t, const struct plex *p, const struct plex_facts *local,
+                    uint64_t now_ms);
 /* Periodic: DVIPAs kept for connections whose last one ended are let go
  * (their owner is told). */
 void takeover_tick(struct takeover *t, const struct plex *p, const struct plex_facts *local,
