@@ -39,6 +39,26 @@ static int answer_text(char *text, char **ret_body)
 	return 0;
 }
 
+/* Statements the profile may hold that dvipad does not carry out yet. */
+static void warn_unbuilt(const char *path, const struct config *c)
+{
+	for (size_t i = 0; i < c->n_ranges; i++)
+		log_warn("%s:%u:%u: VIPARANGE is not built yet: no address in the range becomes a "
+		         "DVIPA (docs/config.md)",
+		         path, c->ranges[i].pos.line, c->ranges[i].pos.col);
+	for (size_t i = 0; i < c->n_dists; i++) {
+		bool first = true;
+
+		/* Written once, on the DVIPA's first statement. */
+		for (size_t j = 0; j < i && first && c->dists[i].sysplexports; j++)
+			first = !ipaddr_equal(&c->dists[j].addr, &c->dists[i].addr);
+		if (c->dists[i].sysplexports && first)
+			log_warn("%s:%u:%u: SYSPLEXPORTS is not built yet: ports that targets "
+			         "choose on the DVIPA are not routed to them (docs/config.md)",
+			         path, c->dists[i].pos.line, c->dists[i].pos.col);
+	}
+}
+
 /* Reads the profile again and applies what changed (dvipactl reload,
  * SIGHUP; z/OS's VARY OBEYFILE). A profile with errors, or a change that
  * cannot be made while running, leaves the profile in effect as it is. */
@@ -91,6 +111,7 @@ static int reload(struct dvipad *d, char **ret_body)
 	config_free(d->config);
 	d->config = c;
 	c = NULL;
+	warn_unbuilt(path, d->config);
 	strbuf_printf(&sb, "%s reloaded: %d change%s\n%s", path, n, n == 1 ? "" : "s",
 	              diff.buf ? diff.buf : "");
 	log_info("reload: %s: %d change%s", path, n, n == 1 ? "" : "s");
@@ -243,6 +264,7 @@ int dvipad_new(const struct dvipad_options *opts, struct config *config, struct 
 	if (err < 0)
 		goto fail;
 	d->config = config;
+	warn_unbuilt(opts->config_path, config);
 	*ret = d;
 	return 0;
 fail:

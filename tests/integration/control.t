@@ -54,6 +54,9 @@ ip -n "$ns" link set lo up
 cat >"$dir/dvipa.conf" <<'PROFILE'
 INTERFACE lo
 VIPADYNAMIC
+  VIPADEFINE 255.255.255.0 10.9.0.10
+  VIPARANGE 255.255.255.0 10.9.1.0
+  VIPADISTRIBUTE DEFINE SYSPLEXPORTS 10.9.0.10 PORT 21 DESTIP ALL
 ENDVIPADYNAMIC
 PROFILE
 ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>"$dir/dvipad.log" &
@@ -63,6 +66,14 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 ok "the control socket appears" test -S "$sock"
+for _ in $(seq 50); do
+	grep -q "SYSPLEXPORTS is not built yet" "$dir/dvipad.log" && break
+	sleep 0.1
+done
+ok "VIPARANGE is logged as not built yet, with its position" \
+	grep -q "dvipa.conf:4:[0-9]*: VIPARANGE is not built yet" "$dir/dvipad.log"
+ok "SYSPLEXPORTS is logged as not built yet, with its position" \
+	grep -q "dvipa.conf:5:[0-9]*: SYSPLEXPORTS is not built yet" "$dir/dvipad.log"
 is "$(stat -c %a "$sock")" 600 "the control socket has mode 0600"
 out=$(build/dvipactl -s "$sock" show config)
 ok "show config names the interface" grep -q 'lo' <<<"$out"
