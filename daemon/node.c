@@ -113,6 +113,7 @@ struct node {
 	struct absent absent[PLEX_MAX_NODES];
 	size_t n_absent;
 	struct loop_timer *absent_timer;
+	struct loop_timer *flush_timer; /* messages held back by flow control */
 	/* DVIPAs an earlier run of this node left on INTERFACE: held (in the
 	 * facts) but not refreshed until a quorate view confirms them. */
 	struct ipaddr *adopted;
@@ -229,6 +230,42 @@ static void garp_tick(struct node *n, uint64_t now_ms)
 
 /* ---- announcements ---- */
 
+static void disconnect(struct node *n);
+
+/* While corosync's flow control holds messages back (it does during every
+ * membership sync), they are offered again this often: a connection report
+ * held back delays a takeback by as much. */
+#define FLUSH_MS 10
+
+/* A message to the plex (also for takeover.c). */
+static int send_message(void *data, const void *msg, size_t len)
+{
+	struct node *n = data;
+	int err;
+
+	if (!n->fabric)
+		return -ENOTCONN;
+	err = fabric_send(n->fabric, msg, len);
+	if (err == 0 && fabric_pending(n->fabric))
+		loop_timer_arm(n->flush_timer, FLUSH_MS, FLUSH_MS);
+	return err;
+}
+
+static void on_flush(struct loop_timer *t, void *data)
+{
+	struct node *n = data;
+
+	if (!n->fabric || !fabric_pending(n->fabric)) {
+		loop_timer_disarm(t);
+		return;
+	}
+	if (fabric_flush(n->fabric) < 0) {
+		loop_timer_disarm(t);
+		log_err("lost corosync while sending: giving up every DVIPA until it is back");
+		disconnect(n);
+	}
+}
+
 static void announce_facts(struct node *n)
 {
 	size_t len, ext_len = 0;
@@ -248,17 +285,9 @@ static void announce_facts(struct node *n)
 		                        &len);
 	}
 	if (err == 0)
-		err = fabric_send(n->fabric, n->buf, len);
+		err = send_message(n, n->buf, len);
 	if (err < 0)
 		log_err("cannot announce this node's facts: %s", strerror(-err));
-}
-
-/* For takeover.c: a message to the plex. */
-static int send_message(void *data, const void *msg, size_t len)
-{
-	struct node *n = data;
-
-	return n->fabric ? fabric_send(n->fabric, msg, len) : -ENOTCONN;
 }
 
 /* Logs the owner changes of the last input; their connections go to the
@@ -1411,7 +1440,8 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 	n->guard_timer = loop_timer_new(l, on_guard, n);
 	n->await_timer = n->guard_timer ? loop_timer_new(l, on_guard, n) : NULL;
 	n->absent_timer = n->await_timer ? loop_timer_new(l, on_absent, n) : NULL;
-	if (!n->absent_timer) {
+	n->flush_timer = n->absent_timer ? loop_timer_new(l, on_flush, n) : NULL;
+	if (!n->flush_timer) {
 		err = -errno;
 		goto fail;
 	}
@@ -1456,6 +1486,7 @@ void node_free(struct node *n)
 	loop_timer_free(n->guard_timer);
 	loop_timer_free(n->await_timer);
 	loop_timer_free(n->absent_timer);
+	loop_timer_free(n->flush_timer);
 	free(n->adopted);
 	addr_close(n->addr);
 	announce_close(n->announce);
