@@ -16,6 +16,8 @@ static const char *const cmd_names[CONTROL_CMD_MAX] = {
     [CONTROL_JOIN] = "join",
     [CONTROL_QUIESCE] = "quiesce",
     [CONTROL_RESUME] = "resume",
+    [CONTROL_SHOW_COUNTERS] = "show counters",
+    [CONTROL_MONITOR] = "monitor",
 };
 
 const char *control_cmd_name(enum control_cmd cmd)
