@@ -108,7 +108,7 @@ void event_format(const struct event *e, bool json, struct strbuf *sb)
 {
 	char when[32], subject[IPADDR_STRLEN + EVENT_WORD_MAX], o[EVENT_WORD_MAX + 16],
 	    n[EVENT_WORD_MAX + 16];
-	const char *old = e->old, *new = e->new;
+	const char *old = e->old, *new = e->new, *subj = subject;
 
 	if (json) {
 		event_format_json(e, sb);
@@ -125,13 +125,13 @@ void event_format(const struct event *e, bool json, struct strbuf *sb)
 		break;
 	case EVENT_MEMBER:
 	case EVENT_QUORUM:
-		event_text_node(e->node, e->node_id, subject, sizeof(subject));
+		subj = event_text_node(e->node, e->node_id, subject, sizeof(subject));
 		break;
 	default:
 		strbuf_printf(sb, "%s %s %s\n", when, event_type_name(e->type), e->reason);
 		return;
 	}
-	strbuf_printf(sb, "%s %s %s %s -> %s", when, event_type_name(e->type), subject,
+	strbuf_printf(sb, "%s %s %s %s -> %s", when, event_type_name(e->type), subj,
 	              old[0] ? old : "-", new[0] ? new : "-");
 	if (e->type == EVENT_OWNER && e->reason[0])
 		strbuf_printf(sb, " (%s)", e->reason);
