@@ -55,7 +55,7 @@ static bool events_is_takeback(uint8_t reason)
 	       reason == PLEX_REASON_HOLDER_IDLE_TAKEBACK;
 }
 
-void events_owner(struct events *ev, uint32_t self, const struct plex_transition *t,
+void events_owner(struct events *ev, const struct plex_transition *t,
                   const char *old_name, const char *new_name, uint64_t wall_ms)
 {
 	struct event e = {
@@ -68,7 +68,10 @@ void events_owner(struct events *ev, uint32_t self, const struct plex_transition
 
 	if (t->reason < PLEX_REASON_MAX)
 		ev->counts.owner_changes[t->reason]++;
-	if (t->new_owner == self && t->old_owner != self && t->old_owner != PLEX_NODE_NONE) {
+	/* Between two owners: a takeback when the reason says so, else a
+	 * takeover. From or to no owner (quorum, start, definitions) is
+	 * neither. */
+	if (t->old_owner != PLEX_NODE_NONE && t->new_owner != PLEX_NODE_NONE) {
 		if (events_is_takeback(t->reason))
 			ev->counts.takebacks++;
 		else

@@ -18,9 +18,10 @@ struct events_counts {
 	/* Every owner change this node's state machine computed, by reason
 	 * (plex-wide: every member counts the same ones). */
 	uint64_t owner_changes[PLEX_REASON_MAX];
-	/* Owner changes that made this node the owner of a DVIPA another node
-	 * owned: takebacks (its VIPADEFINE node coming back, MOVEABLE
-	 * IMMEDIATE or WHENIDLE) and takeovers (every other reason). */
+	/* Of those, the changes from one owner to another: takebacks (the
+	 * VIPADEFINE node taking it back, MOVEABLE IMMEDIATE or WHENIDLE) and
+	 * takeovers (every other reason: the owner died, left, deactivated
+	 * it...). Changes from or to no owner count as neither. */
 	uint64_t takeovers, takebacks;
 	uint64_t members_joined, members_left;
 	uint64_t quorum_lost;
@@ -37,7 +38,7 @@ void events_free(struct events *ev);
 void events_set_sink(struct events *ev, events_sink_fn fn, void *data);
 
 /* One owner change; the names may be "" (not known). */
-void events_owner(struct events *ev, uint32_t self, const struct plex_transition *t,
+void events_owner(struct events *ev, const struct plex_transition *t,
                   const char *old_name, const char *new_name, uint64_t wall_ms);
 void events_member(struct events *ev, uint32_t id, const char *name, bool joined,
                    uint64_t wall_ms);

@@ -177,11 +177,12 @@ static void metrics_events(struct strbuf *sb, const struct metrics_input *in)
 	struct prom_label joined[] = {{"change", "joined"}}, left[] = {{"change", "left"}};
 
 	metrics_one(sb, "dvipa_takeovers_total", PROM_COUNTER,
-	            "DVIPAs this node took over from another owner (any reason but a takeback)",
+	            "owner changes from one node to another that were not takebacks (plex-wide, "
+	            "as this node saw them)",
 	            c->takeovers);
 	metrics_one(sb, "dvipa_takebacks_total", PROM_COUNTER,
-	            "DVIPAs this node took back as their VIPADEFINE node (MOVEABLE IMMEDIATE or "
-	            "WHENIDLE)",
+	            "owner changes back to a DVIPA's VIPADEFINE node (MOVEABLE IMMEDIATE or "
+	            "WHENIDLE; plex-wide, as this node saw them)",
 	            c->takebacks);
 	prom_family(sb, "dvipa_owner_changes_total", PROM_COUNTER,
 	            "owner changes of any DVIPA this node's state machine computed, by reason");

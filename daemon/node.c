@@ -284,7 +284,7 @@ static void log_transitions(struct node *n)
 		         node_name(n, t[i].old_owner, from, sizeof(from)),
 		         node_name(n, t[i].new_owner, to, sizeof(to)),
 		         plex_reason_name(t[i].reason));
-		events_owner(n->events, n->facts.node_id, &t[i], node_member_name(n, t[i].old_owner),
+		events_owner(n->events, &t[i], node_member_name(n, t[i].old_owner),
 		             node_member_name(n, t[i].new_owner), wall_ms());
 	}
 }
