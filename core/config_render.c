@@ -108,9 +108,9 @@ static void config_render_text(struct config_render_buf *b, const struct config 
 	if (c->metrics_port) {
 		char e[IPADDR_STRLEN + 16];
 
-		config_render_put(b, "  Metrics: listen %s\n",
-		                  ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e,
-		                                         sizeof(e)));
+		config_render_put(
+		    b, "  Metrics: listen %s\n",
+		    ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e, sizeof(e)));
 	}
 	for (int kind = CONFIG_VIPADEFINE; kind < CONFIG_VIPA_KIND_MAX; kind++) {
 		config_render_put(b, "  VIPA %s:\n",
@@ -277,9 +277,9 @@ static void config_render_json(struct config_render_buf *b, const struct config 
 	if (c->metrics_port) {
 		char e[IPADDR_STRLEN + 16];
 
-		config_render_put(b, "\"%s\"",
-		                  ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e,
-		                                         sizeof(e)));
+		config_render_put(
+		    b, "\"%s\"",
+		    ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e, sizeof(e)));
 	} else {
 		config_render_put(b, "null");
 	}

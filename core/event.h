@@ -25,8 +25,8 @@ enum event_type {
 #define EVENT_WORD_MAX (PLEX_NAME_MAX + 16)
 
 struct event {
-	uint64_t wall_ms; /* milliseconds since the epoch, UTC */
-	uint8_t type;     /* enum event_type */
+	uint64_t wall_ms;    /* milliseconds since the epoch, UTC */
+	uint8_t type;        /* enum event_type */
 	struct ipaddr dvipa; /* EVENT_OWNER, EVENT_STATUS */
 	uint32_t node_id;    /* EVENT_MEMBER, EVENT_QUORUM: the node */
 	/* EVENT_OWNER: the old and new owners' ids (PLEX_NODE_NONE: none). */

@@ -49,8 +49,8 @@ static int http_parse_request_line(const char *l, size_t n, struct http_request 
 		return -EINVAL;
 	i++;
 	/* "HTTP/1.x" and nothing after it. */
-	if (n - i != 8 || memcmp(l + i, "HTTP/", 5) != 0 || l[i + 6] != '.' ||
-	    l[i + 5] < '0' || l[i + 5] > '9' || l[i + 7] < '0' || l[i + 7] > '9')
+	if (n - i != 8 || memcmp(l + i, "HTTP/", 5) != 0 || l[i + 6] != '.' || l[i + 5] < '0' ||
+	    l[i + 5] > '9' || l[i + 7] < '0' || l[i + 7] > '9')
 		return -EINVAL;
 	if (l[i + 5] != '1' || (l[i + 7] != '0' && l[i + 7] != '1'))
 		return -EPROTONOSUPPORT;

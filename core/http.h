@@ -15,10 +15,10 @@
 enum http_method { HTTP_GET = 0, HTTP_HEAD, HTTP_METHOD_MAX };
 
 struct http_request {
-	uint8_t method; /* enum http_method */
-	uint8_t minor;  /* HTTP/1.minor: 0 or 1 */
+	uint8_t method;           /* enum http_method */
+	uint8_t minor;            /* HTTP/1.minor: 0 or 1 */
 	char path[HTTP_PATH_MAX]; /* the target up to '?', NUL-ended */
-	size_t head_len; /* bytes of buf the head takes, its blank line included */
+	size_t head_len;          /* bytes of buf the head takes, its blank line included */
 };
 
 /* Parses the head at buf[0 .. len). Returns 0 with *ret filled once the

@@ -42,7 +42,10 @@ void prom_escape_label(struct strbuf *sb, const char *value)
 	/* Copied in runs: a label value is short, but a byte at a time
 	 * through strbuf_printf would be slow for a large plex. */
 	for (const char *p = value; *p; p++) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+		const char *esc = *p == '\\'   ? "\\\\"
+		                  : *p == '"'  ? "\\\""
+		                  : *p == '\n' ? "\\n"
+		                               : NULL;
 
 		if (esc || n == sizeof(run) - 1) {
 			run[n] = '\0';
@@ -90,8 +93,7 @@ int prom_family(struct strbuf *sb, const char *name, enum prom_type type, const 
 	return 0;
 }
 
-static int prom_head(struct strbuf *sb, const char *name, const struct prom_label *labels,
-                     size_t n)
+static int prom_head(struct strbuf *sb, const char *name, const struct prom_label *labels, size_t n)
 {
 	if (!prom_metric_name_valid(name))
 		return -EINVAL;

@@ -56,11 +56,11 @@ static int client_connect(const char *path, int *ret_fd)
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return errno ? -errno : -EIO;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int err = -errno;
+		int err = errno ? -errno : -EIO;
 
 		close(fd);
 		return err;
@@ -73,9 +73,9 @@ int client_monitor(const char *path, const struct control_request *req, int *ret
                    client_line_fn fn, void *data)
 {
 	struct timeval forever = {0};
-	struct control_response resp;
+	struct control_response resp = {0};
 	char buf[4096];
-	int fd, err;
+	int fd = -1, err;
 
 	err = client_connect(path, &fd);
 	if (err < 0)
@@ -123,9 +123,9 @@ out:
 int client_call(const char *path, const struct control_request *req, int *ret_status,
                 char **ret_body)
 {
-	struct control_response resp;
+	struct control_response resp = {0};
 	char *body = NULL;
-	int fd, err;
+	int fd = -1, err;
 
 	err = client_connect(path, &fd);
 	if (err < 0)

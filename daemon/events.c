@@ -55,8 +55,8 @@ static bool events_is_takeback(uint8_t reason)
 	       reason == PLEX_REASON_HOLDER_IDLE_TAKEBACK;
 }
 
-void events_owner(struct events *ev, const struct plex_transition *t,
-                  const char *old_name, const char *new_name, uint64_t wall_ms)
+void events_owner(struct events *ev, const struct plex_transition *t, const char *old_name,
+                  const char *new_name, uint64_t wall_ms)
 {
 	struct event e = {
 	    .wall_ms = wall_ms,
@@ -126,8 +126,7 @@ static void events_status_changed(struct events *ev, const struct ipaddr *a, uin
 	events_emit(ev, &e);
 }
 
-void events_statuses(struct events *ev, const struct show_dyn_row *rows, size_t n,
-                     uint64_t wall_ms)
+void events_statuses(struct events *ev, const struct show_dyn_row *rows, size_t n, uint64_t wall_ms)
 {
 	struct events_status *now = calloc(n ? n : 1, sizeof(*now));
 	size_t i = 0, j = 0, m = 0;

@@ -38,10 +38,9 @@ void events_free(struct events *ev);
 void events_set_sink(struct events *ev, events_sink_fn fn, void *data);
 
 /* One owner change; the names may be "" (not known). */
-void events_owner(struct events *ev, const struct plex_transition *t,
-                  const char *old_name, const char *new_name, uint64_t wall_ms);
-void events_member(struct events *ev, uint32_t id, const char *name, bool joined,
-                   uint64_t wall_ms);
+void events_owner(struct events *ev, const struct plex_transition *t, const char *old_name,
+                  const char *new_name, uint64_t wall_ms);
+void events_member(struct events *ev, uint32_t id, const char *name, bool joined, uint64_t wall_ms);
 void events_quorum(struct events *ev, uint32_t self, const char *name, bool quorate,
                    uint64_t wall_ms);
 /* The rows of `show dynamic` now: one EVENT_STATUS per DVIPA whose status

@@ -8,8 +8,7 @@
 #include "daemon/version.h"
 
 /* A member's name for a label: its name, else its node id. */
-static const char *metrics_node(const struct metrics_input *in, uint32_t id, char *buf,
-                                size_t size)
+static const char *metrics_node(const struct metrics_input *in, uint32_t id, char *buf, size_t size)
 {
 	const char *name = in->name_of ? in->name_of(in->data, id) : NULL;
 
@@ -19,8 +18,8 @@ static const char *metrics_node(const struct metrics_input *in, uint32_t id, cha
 	return buf;
 }
 
-static void metrics_one(struct strbuf *sb, const char *name, enum prom_type type,
-                        const char *help, uint64_t value)
+static void metrics_one(struct strbuf *sb, const char *name, enum prom_type type, const char *help,
+                        uint64_t value)
 {
 	prom_family(sb, name, type, help);
 	prom_sample(sb, name, NULL, 0, value);
@@ -146,7 +145,8 @@ static void metrics_targets(struct strbuf *sb, const struct metrics_input *in)
 					break;
 				case METRICS_WEIGHT:
 					prom_sample(sb, metrics_target_families[f].name, l, 3,
-					            t->flags & DIST_TARGET_WLM ? t->wlm : t->weight);
+					            t->flags & DIST_TARGET_WLM ? t->wlm
+					                                       : t->weight);
 					break;
 				default:
 					prom_sample(sb, metrics_target_families[f].name, l, 3,

@@ -50,20 +50,27 @@ struct metrics_http {
 	bool full_logged;
 };
 
-static void metrics_conn_close(struct metrics_conn *c)
+/* Frees a connection already taken off the list. */
+static void metrics_conn_free(struct metrics_conn *c)
 {
 	struct metrics_http *h = c->http;
-	struct metrics_conn **pp = &h->conns;
 
-	while (*pp && *pp != c)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = c->next;
 	h->n_conns--;
 	loop_del(h->loop, c->fd);
 	close(c->fd);
 	free(c->out);
 	free(c);
+}
+
+static void metrics_conn_close(struct metrics_conn *c)
+{
+	struct metrics_conn **pp = &c->http->conns;
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	metrics_conn_free(c);
 }
 
 /* Builds the whole answer; body NULL: a short text naming the status. */
@@ -98,8 +105,8 @@ static int metrics_conn_answer(struct metrics_conn *c, int status, const char *t
 static void metrics_conn_write(struct metrics_conn *c)
 {
 	while (c->out_done < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_done, c->out_len - c->out_done,
-		                 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->out + c->out_done, c->out_len - c->out_done, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -319,8 +326,12 @@ void metrics_http_close(struct metrics_http *h)
 {
 	if (!h)
 		return;
-	while (h->conns)
-		metrics_conn_close(h->conns);
+	while (h->conns) {
+		struct metrics_conn *c = h->conns;
+
+		h->conns = c->next;
+		metrics_conn_free(c);
+	}
 	loop_del(h->loop, h->fd);
 	close(h->fd);
 	free(h);

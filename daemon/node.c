@@ -597,7 +597,8 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 
 	for (size_t i = 0; i < n_joined; i++) {
 		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
-		events_member(n->events, joined[i], node_member_name(n, joined[i]), true, wall_ms());
+		events_member(n->events, joined[i], node_member_name(n, joined[i]), true,
+		              wall_ms());
 		absent_drop(n, joined[i]);
 	}
 	for (size_t i = 0; i < n_left; i++) {

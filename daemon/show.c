@@ -103,8 +103,8 @@ const char *show_origin_name(uint8_t origin)
 }
 
 /* The rows, in profile order; DVIPAs held here without a definition last. */
-static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, struct show_dyn_row *rows,
-                       size_t max)
+static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v,
+                       struct show_dyn_row *rows, size_t max)
 {
 	size_t n = 0;
 
@@ -137,7 +137,8 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 			if (n == max)
 				continue;
 			row = &rows[n++];
-			*row = (struct show_dyn_row){.addr = vd->dvipa, .prefix_len = vd->prefix_len};
+			*row =
+			    (struct show_dyn_row){.addr = vd->dvipa, .prefix_len = vd->prefix_len};
 		}
 		row->owner = vd->owner;
 		if (self) {
@@ -177,8 +178,8 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 			if (n == max)
 				continue;
 			row = &rows[n++];
-			*row = (struct show_dyn_row){.addr = k->addr,
-			                        .prefix_len = (uint8_t)ipaddr_max_prefix(&k->addr)};
+			*row = (struct show_dyn_row){
+			    .addr = k->addr, .prefix_len = (uint8_t)ipaddr_max_prefix(&k->addr)};
 		}
 		if (row->status == PLEX_STATUS_ACTIVE && row->owner == ctx->facts->node_id)
 			continue;
@@ -269,8 +270,8 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 			strbuf_puts(&sb, "}");
 		} else {
 			strbuf_printf(&sb, "%-43s %-11s %-10s %4u %-9s %5u %-16s %-9s %s\n", addr,
-			              plex_status_name(r->status), show_origin_name(r->origin), r->rank,
-			              config_moveable_name(r->moveable), r->conns,
+			              plex_status_name(r->status), show_origin_name(r->origin),
+			              r->rank, config_moveable_name(r->moveable), r->conns,
 			              text_node_ref(ctx, r->owner, owner, sizeof(owner)),
 			              r->role ? dist_role_name(r->role) : "-",
 			              format_time(r->activated, when, sizeof(when)));

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.head_len > size || r.head_len > HTTP_HEAD_MAX || r.path[0] != '/' ||
 		    strlen(r.path) >= HTTP_PATH_MAX || r.method >= HTTP_METHOD_MAX || r.minor > 1)
 			abort();
-	} else if (err != -EAGAIN && err != -EINVAL && err != -ENOSYS &&
-	           err != -EPROTONOSUPPORT && err != -EMSGSIZE) {
+	} else if (err != -EAGAIN && err != -EINVAL && err != -ENOSYS && err != -EPROTONOSUPPORT &&
+	           err != -EMSGSIZE) {
 		abort();
 	}
 	(void)http_reason(http_error_status(err));

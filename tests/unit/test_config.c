@@ -571,7 +571,8 @@ TEST(config_render_json)
 	       "{\"addr\":\"2001:db8:f::2\",\"weight\":10,\"preferred\":false,"
 	       "\"backup_rank\":50}]}],"
 	       "\"vipa_route_all\":false,"
-	       "\"vipa_route\":[{\"addr\":\"192.168.1.2\"},{\"addr\":\"2001:db8:f::2\"}],\"metrics_listen\":null}\n");
+	       "\"vipa_route\":[{\"addr\":\"192.168.1.2\"},{\"addr\":\"2001:db8:f::2\"}],\"metrics_"
+	       "listen\":null}\n");
 	free(s);
 	config_free(c);
 	errno = 0;

@@ -19,8 +19,7 @@ TEST(event_times)
 	char buf[32];
 
 	CHECK_STR(event_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00.000Z");
-	CHECK_STR(event_time_format(951782400123ull, buf, sizeof(buf)),
-	          "2000-02-29T00:00:00.123Z");
+	CHECK_STR(event_time_format(951782400123ull, buf, sizeof(buf)), "2000-02-29T00:00:00.123Z");
 	CHECK_STR(event_time_format(1714564800999ull, buf, sizeof(buf)),
 	          "2024-05-01T12:00:00.999Z");
 	CHECK_STR(event_time_format(4102444799000ull, buf, sizeof(buf)),
@@ -29,8 +28,13 @@ TEST(event_times)
 
 TEST(event_owner_lines)
 {
-	struct event e = {.wall_ms = 1714564800000ull, .type = EVENT_OWNER, .old_id = 1,
-	                  .new_id = 2, .old = "n1", .new = "n2", .reason = "owner-left"};
+	struct event e = {.wall_ms = 1714564800000ull,
+	                  .type = EVENT_OWNER,
+	                  .old_id = 1,
+	                  .new_id = 2,
+	                  .old = "n1",
+	                  .new = "n2",
+	                  .reason = "owner-left"};
 	char *s;
 
 	ipaddr_parse("10.0.0.10", &e.dvipa);
@@ -58,10 +62,18 @@ TEST(event_owner_lines)
 TEST(event_status_member_quorum_dropped)
 {
 	struct event st = {.wall_ms = 1000, .type = EVENT_STATUS, .old = "BACKUP", .new = "ACTIVE"};
-	struct event m = {.wall_ms = 1000, .type = EVENT_MEMBER, .node_id = 3, .node = "n\"3",
-	                  .old = "member", .new = "down"};
-	struct event q = {.wall_ms = 1000, .type = EVENT_QUORUM, .node_id = 1, .node = "n1",
-	                  .old = "quorate", .new = "none"};
+	struct event m = {.wall_ms = 1000,
+	                  .type = EVENT_MEMBER,
+	                  .node_id = 3,
+	                  .node = "n\"3",
+	                  .old = "member",
+	                  .new = "down"};
+	struct event q = {.wall_ms = 1000,
+	                  .type = EVENT_QUORUM,
+	                  .node_id = 1,
+	                  .node = "n1",
+	                  .old = "quorate",
+	                  .new = "none"};
 	struct event d = {.wall_ms = 1000, .type = EVENT_DROPPED, .reason = "fell behind"};
 	char *s;
 
