@@ -70,7 +70,7 @@ static int client_connect(const char *path, int *ret_fd)
 }
 
 int client_monitor(const char *path, const struct control_request *req, int *ret_status,
-                   client_line_fn fn, void *data)
+                   char **ret_msg, client_line_fn fn, void *data)
 {
 	struct timeval forever = {0};
 	struct control_response resp = {0};
@@ -95,7 +95,7 @@ int client_monitor(const char *path, const struct control_request *req, int *ret
 		err = recv_all(fd, buf, want);
 		if (err == 0) {
 			buf[want] = '\0';
-			fn(data, buf, want);
+			*ret_msg = strdup(buf);
 		}
 		goto out;
 	}

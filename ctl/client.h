@@ -16,8 +16,9 @@ typedef int (*client_line_fn)(void *data, const char *bytes, size_t len);
 
 /* CONTROL_MONITOR: sends req and passes every byte the daemon streams to
  * fn until the daemon closes the connection (then returns 0). A refusal
- * (*ret_status < 0) passes its message to fn. -errno as client_call(). */
+ * (*ret_status < 0) may set *ret_msg to its malloc'd message. -errno as
+ * client_call(). */
 int client_monitor(const char *path, const struct control_request *req, int *ret_status,
-                   client_line_fn fn, void *data);
+                   char **ret_msg, client_line_fn fn, void *data);
 
 #endif

@@ -146,7 +146,8 @@ static int print_bytes(void *data, const char *bytes, size_t len)
 /* dvipactl monitor: prints events until dvipad ends the stream. */
 static int monitor(const char *socket_path, const struct control_request *req)
 {
-	int status = 0, err = client_monitor(socket_path, req, &status, print_bytes, NULL);
+	char *msg = NULL;
+	int status = 0, err = client_monitor(socket_path, req, &status, &msg, print_bytes, NULL);
 
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		fprintf(stderr, "dvipactl: dvipad is not running (nothing answers on %s)\n",
@@ -159,9 +160,11 @@ static int monitor(const char *socket_path, const struct control_request *req)
 		return 1;
 	}
 	if (status < 0) {
-		fprintf(stderr, "dvipactl: monitor: %s\n", strerror(-status));
+		fprintf(stderr, "dvipactl: monitor: %s\n", msg && *msg ? msg : strerror(-status));
+		free(msg);
 		return 1;
 	}
+	free(msg);
 	fprintf(stderr, "dvipactl: monitor: dvipad ended the stream\n");
 	return 1;
 }
