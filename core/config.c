@@ -29,6 +29,7 @@ enum config_stmt {
 	/* A z/OS VIPADYNAMIC statement dvipa does not have: it still ends the
 	 * statement before it so that its operands are not misread. */
 	CONFIG_STMT_VIPASMPARMS,
+	CONFIG_STMT_METRICS,
 	CONFIG_STMT_MAX
 };
 
@@ -43,6 +44,7 @@ static const struct config_keyword config_stmts[CONFIG_STMT_MAX] = {
     [CONFIG_STMT_VIPADELETE] = {"VIPADELETE", 7},
     [CONFIG_STMT_VIPAROUTE] = {"VIPAROUTE", 9},
     [CONFIG_STMT_VIPASMPARMS] = {"VIPASMPARMS", 6},
+    [CONFIG_STMT_METRICS] = {"METRICS", 7},
 };
 
 static const struct config_keyword kw_moveable = {"MOVEABLE", 4};
@@ -809,6 +811,9 @@ static void config_run(struct config_parser *p, const struct lexer_tokens *toks)
 			break;
 		case CONFIG_STMT_VIPASMPARMS:
 			config_err(p, t, "a z/OS statement that dvipa does not support");
+			break;
+		case CONFIG_STMT_METRICS:
+			config_metrics_stmt(p, &s);
 			break;
 		case CONFIG_STMT_NONE:
 		case CONFIG_STMT_MAX:

@@ -138,6 +138,10 @@ struct config {
 	bool viaroute_all; /* VIPAROUTE DEFINE ALL: encapsulate to every target */
 	size_t n_viaroutes;
 	struct config_viaroute *viaroutes; /* never given together with ALL */
+	/* METRICS LISTEN ADDR:PORT: the Prometheus endpoint (port 0: none). */
+	struct ipaddr metrics_addr;
+	uint16_t metrics_port;
+	struct config_pos metrics_pos;
 };
 
 struct config_error {

@@ -133,6 +133,14 @@ static int config_diff_list(const struct config *c, struct config_diff_list *l)
 
 	strbuf_printf(&sb, "INTERFACE %s", c->interface);
 	config_diff_add(l, &sb);
+	if (c->metrics_port) {
+		char ep[IPADDR_STRLEN + 8];
+
+		strbuf_printf(
+		    &sb, "METRICS LISTEN %s",
+		    ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, ep, sizeof(ep)));
+		config_diff_add(l, &sb);
+	}
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		config_diff_vipa(&sb, &c->vipas[i]);
 		config_diff_add(l, &sb);

@@ -25,7 +25,7 @@ struct config_parser {
 	bool stop;   /* CONFIG_ERRORS_MAX reached */
 	bool no_mem; /* an allocation failed: the parse ends with -ENOMEM */
 	bool in_block, block_seen, have_interface;
-	const struct lexer_token *block_kw, *interface_kw;
+	const struct lexer_token *block_kw, *interface_kw, *metrics_kw;
 	const struct lexer_token *viaroute_all; /* the ALL of the VIPAROUTE DEFINE ALL */
 	struct config_pos end;
 };
@@ -97,5 +97,7 @@ void config_clear_dist(struct config_dist *d);
 void config_dist_stmt(struct config_parser *p, struct config_words *s);
 /* VIPAROUTE (core/config_viaroute.c). */
 void config_viaroute_stmt(struct config_parser *p, struct config_words *s);
+/* METRICS (core/config_metrics.c). */
+void config_metrics_stmt(struct config_parser *p, struct config_words *s);
 
 #endif

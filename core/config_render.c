@@ -105,6 +105,13 @@ static void config_render_text(struct config_render_buf *b, const struct config 
 
 	config_render_put(b, "Dynamic VIPA Configuration:\n");
 	config_render_put(b, "  Interface: %s\n", c->interface);
+	if (c->metrics_port) {
+		char e[IPADDR_STRLEN + 16];
+
+		config_render_put(
+		    b, "  Metrics: listen %s\n",
+		    ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e, sizeof(e)));
+	}
 	for (int kind = CONFIG_VIPADEFINE; kind < CONFIG_VIPA_KIND_MAX; kind++) {
 		config_render_put(b, "  VIPA %s:\n",
 		                  kind == CONFIG_VIPADEFINE ? "Define" : "Backup");
@@ -266,7 +273,17 @@ static void config_render_json(struct config_render_buf *b, const struct config 
 	for (size_t i = 0; i < c->n_viaroutes; i++)
 		config_render_put(b, "%s{\"addr\":\"%s\"}", i ? "," : "",
 		                  ipaddr_format(&c->viaroutes[i].addr, a, sizeof(a)));
-	config_render_put(b, "]}\n");
+	config_render_put(b, "],\"metrics_listen\":");
+	if (c->metrics_port) {
+		char e[IPADDR_STRLEN + 16];
+
+		config_render_put(
+		    b, "\"%s\"",
+		    ipaddr_format_endpoint(&c->metrics_addr, c->metrics_port, e, sizeof(e)));
+	} else {
+		config_render_put(b, "null");
+	}
+	config_render_put(b, "}\n");
 }
 
 char *config_render(const struct config *c, bool json)

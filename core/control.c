@@ -17,6 +17,8 @@ static const char *const cmd_names[CONTROL_CMD_MAX] = {
     [CONTROL_QUIESCE] = "quiesce",
     [CONTROL_RESUME] = "resume",
     [CONTROL_RELOAD] = "reload",
+    [CONTROL_SHOW_COUNTERS] = "show counters",
+    [CONTROL_MONITOR] = "monitor",
 };
 
 const char *control_cmd_name(enum control_cmd cmd)

@@ -3,7 +3,8 @@
  * One exchange per connection: the client sends one fixed-size request, the
  * daemon answers with a fixed-size response header followed by body_len bytes
  * of UTF-8 text (the display, already rendered as text or JSON, or an error
- * message when status < 0). Both sides check magic, version and lengths
+ * message when status < 0). CONTROL_MONITOR keeps the connection open and
+ * streams events after the header. Both sides check magic, version and lengths
  * before they use anything. */
 #ifndef DVIPA_CORE_CONTROL_H
 #define DVIPA_CORE_CONTROL_H
@@ -35,6 +36,11 @@ enum control_cmd {
 	CONTROL_QUIESCE,
 	CONTROL_RESUME,
 	CONTROL_RELOAD,
+	CONTROL_SHOW_COUNTERS,
+	/* A subscription: the answer's header (body_len 0) is followed, for as
+	 * long as the connection lasts, by one event per line (core/event.h),
+	 * text or JSON. The client sends nothing more. */
+	CONTROL_MONITOR,
 	CONTROL_CMD_MAX
 };
 

@@ -113,3 +113,59 @@ bool ipaddr_prefixes_overlap(const struct ipaddr *a, uint8_t alen, const struct 
 		return ipaddr_in_prefix(b, a, alen);
 	return ipaddr_in_prefix(a, b, blen);
 }
+
+int ipaddr_parse_endpoint(const char *text, struct ipaddr *ret, uint16_t *ret_port)
+{
+	char host[IPADDR_STRLEN];
+	const char *colon, *start = text;
+	size_t len;
+	unsigned long port = 0;
+	struct ipaddr a;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		start = text + 1;
+		len = (size_t)(close - start);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -EINVAL;
+		len = (size_t)(colon - text);
+		/* An IPv6 address needs its brackets: "::1:9447" is ambiguous. */
+		if (memchr(text, ':', len))
+			return -EINVAL;
+	}
+	if (len == 0 || len >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, start, len);
+	host[len] = '\0';
+	if (ipaddr_parse(host, &a) < 0 || (text[0] == '[') != (a.family == IPADDR_V6))
+		return -EINVAL;
+	if (!colon[1])
+		return -EINVAL;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		port = port * 10 + (unsigned long)(*p - '0');
+		if (port > 65535)
+			return -ERANGE;
+	}
+	if (port == 0)
+		return -ERANGE;
+	*ret = a;
+	*ret_port = (uint16_t)port;
+	return 0;
+}
+
+char *ipaddr_format_endpoint(const struct ipaddr *a, uint16_t port, char *buf, size_t size)
+{
+	char text[IPADDR_STRLEN];
+
+	ipaddr_format(a, text, sizeof(text));
+	snprintf(buf, size, a->family == IPADDR_V6 ? "[%s]:%u" : "%s:%u", text, port);
+	return buf;
+}

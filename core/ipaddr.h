@@ -23,6 +23,12 @@ struct ipaddr {
 
 /* Parse a bare address. Returns 0 or -EINVAL; *ret untouched on failure. */
 int ipaddr_parse(const char *text, struct ipaddr *ret);
+/* Parse "ADDR:PORT" or "[IPV6]:PORT" (port 1-65535). Returns 0 or -EINVAL
+ * (the address is wrong, or the form), -ERANGE (the port); *ret and
+ * *ret_port untouched on failure. */
+int ipaddr_parse_endpoint(const char *text, struct ipaddr *ret, uint16_t *ret_port);
+/* "10.0.0.1:80", "[2001:db8::1]:80"; at most IPADDR_STRLEN + 8 bytes. */
+char *ipaddr_format_endpoint(const struct ipaddr *a, uint16_t port, char *buf, size_t size);
 /* Parse a dotted IPv4 mask (contiguous ones). Returns 0 or -EINVAL. */
 int ipaddr_parse_mask4(const char *text, uint8_t *ret_prefix_len);
 /* Writes at most IPADDR_STRLEN bytes; returns buf. */

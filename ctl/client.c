@@ -45,27 +45,91 @@ static int send_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int client_call(const char *path, const struct control_request *req, int *ret_status,
-                char **ret_body)
+static int client_connect(const char *path, int *ret_fd)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_S};
-	struct control_response resp;
-	char *body = NULL;
-	int fd, err;
+	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return errno ? -errno : -EIO;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		err = -errno;
+		int err = errno ? -errno : -EIO;
+
+		close(fd);
+		return err;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int client_monitor(const char *path, const struct control_request *req, int *ret_status,
+                   char **ret_msg, client_line_fn fn, void *data)
+{
+	struct timeval forever = {0};
+	struct control_response resp = {0};
+	char buf[4096];
+	int fd = -1, err;
+
+	err = client_connect(path, &fd);
+	if (err < 0)
+		return err;
+	err = send_all(fd, req, sizeof(*req));
+	if (err == 0)
+		err = recv_all(fd, &resp, sizeof(resp));
+	if (err == 0)
+		err = control_response_check(&resp);
+	if (err < 0)
+		goto out;
+	*ret_status = resp.status;
+	/* A refusal comes with its message as a body, like any answer. */
+	if (resp.status < 0 || resp.body_len) {
+		size_t want = resp.body_len < sizeof(buf) - 1 ? resp.body_len : sizeof(buf) - 1;
+
+		err = recv_all(fd, buf, want);
+		if (err == 0) {
+			buf[want] = '\0';
+			*ret_msg = strdup(buf);
+		}
 		goto out;
 	}
+	/* Events come when they happen: no timeout from here on. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (fn(data, buf, (size_t)n) < 0)
+			break;
+	}
+out:
+	close(fd);
+	return err;
+}
+
+int client_call(const char *path, const struct control_request *req, int *ret_status,
+                char **ret_body)
+{
+	struct control_response resp = {0};
+	char *body = NULL;
+	int fd = -1, err;
+
+	err = client_connect(path, &fd);
+	if (err < 0)
+		return err;
 	err = send_all(fd, req, sizeof(*req));
 	if (err < 0)
 		goto out;

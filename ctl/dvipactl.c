@@ -28,6 +28,9 @@ static const struct command commands[] = {
     {"show plex", CONTROL_SHOW_PLEX, ARG_JSON, "members, quorum and who owns each DVIPA"},
     {"show ports", CONTROL_SHOW_PORTS, ARG_JSON, "distributed ports and targets (VDPT)"},
     {"show connections", CONTROL_SHOW_CONNECTIONS, ARG_JSON, "distributed connections (VCRT)"},
+    {"show counters", CONTROL_SHOW_COUNTERS, ARG_JSON, "this node's BPF data plane counters"},
+    {"monitor", CONTROL_MONITOR, ARG_JSON,
+     "stream owner, status, member and quorum events as they happen"},
     {"deactivate", CONTROL_DEACTIVATE, ARG_ADDR, "give ADDR up to its backup (planned move)"},
     {"reactivate", CONTROL_REACTIVATE, ARG_ADDR, "take ADDR back after deactivate"},
     {"leave", CONTROL_LEAVE, 0, "leave the plex, giving up every DVIPA (LEAVEGROUP)"},
@@ -133,6 +136,40 @@ static int parse_args(const struct command *c, int argc, char **argv, struct con
 	return 0;
 }
 
+static int print_bytes(void *data, const char *bytes, size_t len)
+{
+	(void)data;
+	if (fwrite(bytes, 1, len, stdout) != len || fflush(stdout) != 0)
+		return -EIO;
+	return 0;
+}
+
+/* dvipactl monitor: prints events until dvipad ends the stream. */
+static int monitor(const char *socket_path, const struct control_request *req)
+{
+	char *msg = NULL;
+	int status = 0, err = client_monitor(socket_path, req, &status, &msg, print_bytes, NULL);
+
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		fprintf(stderr, "dvipactl: dvipad is not running (nothing answers on %s)\n",
+		        socket_path);
+		return 1;
+	}
+	if (err < 0) {
+		fprintf(stderr, "dvipactl: monitor: %s\n",
+		        err == -EPROTO ? "malformed answer" : strerror(-err));
+		return 1;
+	}
+	if (status < 0) {
+		fprintf(stderr, "dvipactl: monitor: %s\n", msg && *msg ? msg : strerror(-status));
+		free(msg);
+		return 1;
+	}
+	free(msg);
+	fprintf(stderr, "dvipactl: monitor: dvipad ended the stream\n");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -176,6 +213,8 @@ int main(int argc, char **argv)
 	if (parse_args(c, argc - consumed, argv + consumed, &req) < 0)
 		return 2;
 
+	if (c->cmd == CONTROL_MONITOR)
+		return monitor(socket_path, &req);
 	err = client_call(socket_path, &req, &status, &body);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		fprintf(stderr, "dvipactl: dvipad is not running (nothing answers on %s)\n",

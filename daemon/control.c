@@ -11,20 +11,26 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/strbuf.h"
 #include "daemon/log.h"
 
 /* A client that has not sent its request within this time is dropped, so a
  * stuck client cannot hold a slot forever. */
 #define CLIENT_TIMEOUT_MS 5000
 #define CLIENTS_MAX       32
+/* A monitor client's queue of events not yet sent: past this it fell
+ * behind, and is dropped rather than let dvipad's memory grow. */
+#define MONITOR_QUEUE_MAX (256u << 10)
 
 struct client {
 	int fd;
 	uint64_t deadline_ms;
 	struct control_request req;
 	size_t req_got;
-	char *out; /* response header + body */
-	size_t out_len, out_done;
+	char *out; /* response header + body; a monitor's queue of events */
+	size_t out_len, out_done, out_cap;
+	bool monitor;  /* subscribed: the connection stays, events follow */
+	bool dropping; /* fell behind: its last line is queued, then it goes */
 	struct control_server *server;
 	struct client *next;
 };
@@ -37,6 +43,7 @@ struct control_server {
 	void *data;
 	struct client *clients;
 	size_t n_clients;
+	size_t n_monitors;
 };
 
 /* Frees a client already taken off the server's list. */
@@ -45,6 +52,8 @@ static void client_free(struct client *c)
 	struct control_server *s = c->server;
 
 	s->n_clients--;
+	if (c->monitor)
+		s->n_monitors--;
 	loop_del(s->loop, c->fd);
 	close(c->fd);
 	free(c->out);
@@ -100,11 +109,131 @@ static void client_flush(struct client *c)
 				loop_mod(c->server->loop, c->fd, EPOLLOUT);
 				return;
 			}
-			break;
+			client_close(c);
+			return;
 		}
 		c->out_done += (size_t)n;
 	}
+	/* A monitor stays until it hangs up (or, dropped, until now). */
+	if (c->monitor && !c->dropping) {
+		c->out_len = c->out_done = 0;
+		loop_mod(c->server->loop, c->fd, EPOLLIN);
+		return;
+	}
 	client_close(c);
+}
+
+/* Appends to a client's queue; false when it would pass MONITOR_QUEUE_MAX
+ * (unless forced: the one line that says why it is dropped). */
+static bool client_queue(struct client *c, const char *text, size_t len, bool force)
+{
+	size_t pending = c->out_len - c->out_done, cap;
+	char *p;
+
+	if (!force && pending + len > MONITOR_QUEUE_MAX)
+		return false;
+	if (c->out_done && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_done, pending);
+		c->out_len = pending;
+		c->out_done = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p)
+			return false;
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, text, len);
+	c->out_len += len;
+	return true;
+}
+
+/* CONTROL_MONITOR: the answer's header, then events as they come. */
+static void client_subscribe(struct client *c)
+{
+	struct control_response resp = {
+	    .magic = CONTROL_MAGIC,
+	    .version = CONTROL_VERSION,
+	    .cmd = CONTROL_MONITOR,
+	};
+
+	c->monitor = true;
+	c->server->n_monitors++;
+	/* Nothing more is expected from it: no deadline. */
+	c->deadline_ms = UINT64_MAX;
+	if (!client_queue(c, (const char *)&resp, sizeof(resp), true)) {
+		client_close(c);
+		return;
+	}
+	log_info("control: a monitor client subscribed (%zu now)", c->server->n_monitors);
+	client_flush(c);
+}
+
+/* A monitor that fell behind: whatever is queued goes out, then one line
+ * saying why it ends, then it is closed. It has CLIENT_TIMEOUT_MS for that. */
+static void client_drop_monitor(struct client *c, bool json, uint64_t wall_ms)
+{
+	struct event e = {.wall_ms = wall_ms, .type = EVENT_DROPPED};
+	struct strbuf sb = {0};
+	char *line;
+
+	log_warn("control: dropping a monitor client that fell behind (%zu bytes of events "
+	         "not read)",
+	         c->out_len - c->out_done);
+	snprintf(e.reason, sizeof(e.reason), "this client fell behind by over %u KiB of events",
+	         MONITOR_QUEUE_MAX >> 10);
+	event_format(&e, json, &sb);
+	line = strbuf_take(&sb);
+	c->dropping = true;
+	c->deadline_ms = loop_now_ms() + CLIENT_TIMEOUT_MS;
+	if (!line || !client_queue(c, line, strlen(line), true)) {
+		free(line);
+		client_close(c);
+		return;
+	}
+	free(line);
+	loop_mod(c->server->loop, c->fd, EPOLLOUT);
+}
+
+void control_server_publish(struct control_server *s, const struct event *e)
+{
+	char *text[2] = {NULL, NULL}; /* [json] */
+	struct client *c, *next;
+
+	if (!s || !s->n_monitors)
+		return;
+	for (c = s->clients; c; c = next) {
+		bool json = c->req.flags & CONTROL_F_JSON;
+
+		next = c->next;
+		if (!c->monitor || c->dropping)
+			continue;
+		if (!text[json]) {
+			struct strbuf sb = {0};
+
+			event_format(e, json, &sb);
+			text[json] = strbuf_take(&sb);
+			if (!text[json])
+				continue;
+		}
+		if (!client_queue(c, text[json], strlen(text[json]), false)) {
+			client_drop_monitor(c, json, e->wall_ms);
+			continue;
+		}
+		/* Sent from the loop when the socket takes it (EPOLLOUT). */
+		loop_mod(s->loop, c->fd, EPOLLIN | EPOLLOUT);
+	}
+	free(text[0]);
+	free(text[1]);
+}
+
+size_t control_server_monitors(const struct control_server *s)
+{
+	return s ? s->n_monitors : 0;
 }
 
 static void client_answer(struct client *c)
@@ -117,6 +246,9 @@ static void client_answer(struct client *c)
 		log_warn("control: rejected a malformed request (%s)", strerror(-status));
 		if (asprintf(&body, "malformed request: %s", strerror(-status)) < 0)
 			body = NULL;
+	} else if (c->req.cmd == CONTROL_MONITOR) {
+		client_subscribe(c);
+		return;
 	} else {
 		status = s->fn(s->data, &c->req, &body);
 	}
@@ -129,11 +261,33 @@ static void client_answer(struct client *c)
 	client_flush(c);
 }
 
+/* A monitor sends nothing after its request: a read tells that it hung up
+ * (bytes it sends anyway are dropped). */
+static void client_monitor_ready(struct client *c, uint32_t events)
+{
+	char sink[64];
+	ssize_t n;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		n = recv(c->fd, sink, sizeof(sink), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_close(c);
+			return;
+		}
+	}
+	if (events & EPOLLOUT)
+		client_flush(c);
+}
+
 static void client_ready(int fd, uint32_t events, void *data)
 {
 	struct client *c = data;
 	ssize_t n;
 
+	if (c->monitor) {
+		client_monitor_ready(c, events);
+		return;
+	}
 	if (c->out) {
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			client_flush(c);

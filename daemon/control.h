@@ -3,7 +3,10 @@
 #ifndef DVIPA_DAEMON_CONTROL_H
 #define DVIPA_DAEMON_CONTROL_H
 
+#include <stddef.h>
+
 #include "core/control.h"
+#include "core/event.h"
 #include "daemon/loop.h"
 
 struct control_server;
@@ -20,5 +23,12 @@ int control_server_open(struct loop *l, const char *path, control_handler_fn fn,
 /* Drops clients that have not sent a whole request for too long. */
 void control_server_tick(struct control_server *s, uint64_t now_ms);
 void control_server_close(struct control_server *s);
+
+/* Queues the event for every monitor client (CONTROL_MONITOR); never
+ * blocks: a client whose queue is full is dropped with a last line that
+ * says so. */
+void control_server_publish(struct control_server *s, const struct event *e);
+/* Monitor clients connected now. */
+size_t control_server_monitors(const struct control_server *s);
 
 #endif

@@ -1613,16 +1613,10 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
                              const void *data)
 {
 	struct show_dist_ctx ctx = {.self = local->node_id, .name_of = name_of, .data = data};
-	struct dist_count counts = {0};
 	struct dist_view v = {0};
 	char *out = NULL;
-	int err;
+	int err = distributor_derive_now(d, p, local, &v);
 
-	/* The last update's derivation, with counts of this moment so that
-	 * the services this node distributes show their connections. These
-	 * counts stay here: WEIGHTEDACTIVE keeps its own rhythm. */
-	err = flowstats_count_now(d->dp, &counts);
-	err = distributor_derive_view(d, p, local, err == 0 ? &counts : NULL, &v);
 	if (err == 0) {
 		ctx.view = &v;
 		out = show_dist_ports(&ctx, json);
@@ -1630,8 +1624,27 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
 		errno = -err;
 	}
 	dist_view_clear(&v);
-	dist_count_clear(&counts);
 	return out;
+}
+
+int distributor_derive_now(struct distributor *d, const struct plex *p,
+                           const struct plex_facts *local, struct dist_view *ret)
+{
+	struct dist_count counts = {0};
+	int err;
+
+	/* The last update's derivation, with counts of this moment so that
+	 * the services this node distributes show their connections. These
+	 * counts stay here: WEIGHTEDACTIVE keeps its own rhythm. */
+	err = flowstats_count_now(d->dp, &counts);
+	err = distributor_derive_view(d, p, local, err == 0 ? &counts : NULL, ret);
+	dist_count_clear(&counts);
+	return err;
+}
+
+int distributor_counters(struct distributor *d, uint64_t *out, size_t n)
+{
+	return d->dp ? dp_counters_read(d->dp, out, n) : -ENODEV;
 }
 
 struct distributor_vcrt {

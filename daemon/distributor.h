@@ -114,6 +114,13 @@ char *distributor_show_ports(struct distributor *d, const struct plex *p,
                              const struct plex_facts *local, bool json,
                              const char *(*name_of)(const void *data, uint32_t id),
                              const void *data);
+/* The derived state with the flow counts of this moment (show ports, the
+ * metrics). 0 or -errno; clear *ret with dist_view_clear() either way. */
+int distributor_derive_now(struct distributor *d, const struct plex *p,
+                           const struct plex_facts *local, struct dist_view *ret);
+/* The data plane's verdict counters (dataplane.h); -ENODEV while no data
+ * plane is loaded on this node. */
+int distributor_counters(struct distributor *d, uint64_t *out, size_t n);
 char *distributor_show_connections(struct distributor *d, bool json,
                                    const char *(*name_of)(const void *data, uint32_t id),
                                    const void *data);

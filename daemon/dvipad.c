@@ -12,8 +12,10 @@
 #include "core/config_diff.h"
 #include "core/strbuf.h"
 #include "daemon/control.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/node.h"
 #include "daemon/opfile.h"
 #include "daemon/profile.h"
@@ -27,6 +29,7 @@ struct dvipad {
 	struct loop *loop;
 	struct control_server *control;
 	struct node *node;
+	struct metrics_http *metrics;
 	struct loop_timer *tick;
 	int signal_fd;
 };
@@ -100,6 +103,16 @@ static int reload(struct dvipad *d, char **ret_body)
 		log_info("reload: %s unchanged; nothing applied", path);
 		goto out;
 	}
+	if (c->metrics_port != d->config->metrics_port ||
+	    (c->metrics_port && !ipaddr_equal(&c->metrics_addr, &d->config->metrics_addr))) {
+		err = -EINVAL;
+		strbuf_printf(&sb,
+		              "%s: METRICS LISTEN cannot change while dvipad runs: restart "
+		              "dvipad for that; the profile in effect stays",
+		              path);
+		log_err("reload: %s", sb.buf ? sb.buf : path);
+		goto out;
+	}
 	err = node_reload(d->node, c, &msg);
 	if (err < 0) {
 		strbuf_printf(&sb, "%s: %s; the profile in effect stays", path,
@@ -163,6 +176,8 @@ static int handle_request(void *data, const struct control_request *req, char **
 		return answer_text(node_show_ports(d->node, json), ret_body);
 	case CONTROL_SHOW_CONNECTIONS:
 		return answer_text(node_show_connections(d->node, json), ret_body);
+	case CONTROL_SHOW_COUNTERS:
+		return answer_text(node_show_counters(d->node, json), ret_body);
 	case CONTROL_QUIESCE:
 	case CONTROL_RESUME:
 		if ((req->flags & CONTROL_F_PORT) && req->port == 0)
@@ -205,7 +220,52 @@ static void on_tick(struct loop_timer *t, void *data)
 
 	(void)t;
 	control_server_tick(d->control, now);
+	metrics_http_tick(d->metrics, now);
 	node_tick(d->node, now);
+	/* Status changes are looked for only while somebody watches: it
+	 * derives the whole plex view. */
+	if (control_server_monitors(d->control))
+		node_status_events(d->node);
+	else
+		events_statuses_reset(node_events(d->node));
+}
+
+static void on_event(void *data, const struct event *e)
+{
+	struct dvipad *d = data;
+
+	control_server_publish(d->control, e);
+}
+
+static char *scrape(void *data)
+{
+	struct dvipad *d = data;
+
+	return node_metrics(d->node);
+}
+
+/* The metrics endpoint, when the command line or the profile asks for one. */
+static int open_metrics(struct dvipad *d, const struct config *config)
+{
+	struct ipaddr addr = config->metrics_addr;
+	uint16_t port = config->metrics_port;
+	char text[IPADDR_STRLEN + 16];
+	int err;
+
+	if (d->opts.metrics_port) {
+		addr = d->opts.metrics_addr;
+		port = d->opts.metrics_port;
+	}
+	if (!port)
+		return 0;
+	ipaddr_format_endpoint(&addr, port, text, sizeof(text));
+	err = metrics_http_open(d->loop, &addr, port, scrape, d, &d->metrics);
+	if (err < 0) {
+		log_err("cannot serve metrics on %s: %s", text, strerror(-err));
+		return err;
+	}
+	log_info("metrics on http://%s/metrics", text);
+	return 0;
 }
 
 static int setup_signals(struct dvipad *d)
@@ -255,6 +315,10 @@ int dvipad_new(const struct dvipad_options *opts, struct config *config, struct 
 	               opts->state_dir ? opts->state_dir : OPFILE_DIR_DEFAULT, &d->node);
 	if (err < 0)
 		goto fail;
+	events_set_sink(node_events(d->node), on_event, d);
+	err = open_metrics(d, config);
+	if (err < 0)
+		goto fail;
 	d->tick = loop_timer_new(d->loop, on_tick, d);
 	if (!d->tick) {
 		err = -errno;
@@ -287,6 +351,10 @@ void dvipad_free(struct dvipad *d)
 	if (!d)
 		return;
 	loop_timer_free(d->tick);
+	metrics_http_close(d->metrics);
+	/* The node's last events (leaving the plex) have nobody to go to. */
+	if (d->node)
+		events_set_sink(node_events(d->node), NULL, NULL);
 	node_free(d->node);
 	control_server_close(d->control);
 	if (d->signal_fd >= 0)

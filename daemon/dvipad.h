@@ -5,11 +5,16 @@
 #define DVIPA_DAEMON_DVIPAD_H
 
 #include "core/config.h"
+#include "core/ipaddr.h"
 
 struct dvipad_options {
 	const char *config_path;
 	const char *socket_path;
 	const char *state_dir; /* NULL: OPFILE_DIR_DEFAULT */
+	/* --metrics ADDR:PORT (port 0: not given; the profile's METRICS
+	 * LISTEN, if any, applies). */
+	struct ipaddr metrics_addr;
+	uint16_t metrics_port;
 };
 
 struct dvipad;

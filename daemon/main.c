@@ -15,14 +15,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dvipad [-c FILE] [-s SOCKET] [-S DIR] [-f] [-v]\n"
-	           "       dvipad --check-config FILE\n"
-	           "  -c, --config FILE      the node profile (default " CONFIG_DEFAULT ")\n"
-	           "  -s, --socket PATH      control socket (default " CONTROL_SOCKET_DEFAULT ")\n"
-	           "  -S, --state-dir DIR    keeps the operator state (default /var/lib/dvipa)\n"
-	           "  -f, --foreground       stay in the foreground\n"
-	           "  -v, --verbose          log debug messages\n"
-	           "      --check-config FILE  report every error in FILE and exit 1, or exit 0\n");
+	fprintf(f,
+	        "usage: dvipad [-c FILE] [-s SOCKET] [-S DIR] [--metrics ADDR:PORT] [-f] [-v]\n"
+	        "       dvipad --check-config FILE\n"
+	        "  -c, --config FILE      the node profile (default " CONFIG_DEFAULT ")\n"
+	        "  -s, --socket PATH      control socket (default " CONTROL_SOCKET_DEFAULT ")\n"
+	        "  -S, --state-dir DIR    keeps the operator state (default /var/lib/dvipa)\n"
+	        "      --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	        "                         ([IPV6]:PORT; overrides the profile's METRICS LISTEN)\n"
+	        "  -f, --foreground       stay in the foreground\n"
+	        "  -v, --verbose          log debug messages\n"
+	        "      --check-config FILE  report every error in FILE and exit 1, or exit 0\n");
 }
 
 /* Loads a profile, printing what is wrong with it. Returns 0 or -errno. */
@@ -52,6 +55,7 @@ int main(int argc, char **argv)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", required_argument, NULL, 'C'},
+	    {"metrics", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -84,6 +88,15 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = optarg;
+			break;
+		case 'M':
+			err = ipaddr_parse_endpoint(optarg, &opts.metrics_addr, &opts.metrics_port);
+			if (err < 0) {
+				fprintf(stderr, "dvipad: --metrics '%s': %s\n", optarg,
+				        err == -ERANGE ? "the port must be 1 to 65535"
+				                       : "not ADDR:PORT or [IPV6]:PORT");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -11,10 +11,14 @@
 #include "core/array.h"
 #include "core/plex.h"
 #include "core/wire.h"
+#include "dataplane/dataplane.h"
 #include "daemon/distributor.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/opfile.h"
+#include "daemon/metrics.h"
 #include "daemon/show.h"
+#include "daemon/show_counters.h"
 #include "daemon/takeover.h"
 #include "fabric/fabric.h"
 #include "net/addr.h"
@@ -121,13 +125,16 @@ struct node {
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
-	char *opstate_path; /* the operator state kept across restarts */
+	char *opstate_path;    /* the operator state kept across restarts */
+	struct events *events; /* for dvipactl monitor and the metrics */
 };
 
 static uint64_t wall_ms(void)
 {
 	return loop_wall_ms();
 }
+
+static const char *node_member_name(const void *data, uint32_t id);
 
 static const char *node_name(const struct node *n, uint32_t id, char *buf, size_t size)
 {
@@ -308,6 +315,8 @@ static void log_transitions(struct node *n)
 		         node_name(n, t[i].old_owner, from, sizeof(from)),
 		         node_name(n, t[i].new_owner, to, sizeof(to)),
 		         plex_reason_name(t[i].reason));
+		events_owner(n->events, &t[i], node_member_name(n, t[i].old_owner),
+		             node_member_name(n, t[i].new_owner), wall_ms());
 	}
 }
 
@@ -620,10 +629,13 @@ static void on_members(void *data, const uint32_t *members, size_t count, const 
 
 	for (size_t i = 0; i < n_joined; i++) {
 		log_info("plex: %s joined", node_name(n, joined[i], name, sizeof(name)));
+		events_member(n->events, joined[i], node_member_name(n, joined[i]), true,
+		              wall_ms());
 		absent_drop(n, joined[i]);
 	}
 	for (size_t i = 0; i < n_left; i++) {
 		log_info("plex: %s left", node_name(n, left[i], name, sizeof(name)));
+		events_member(n->events, left[i], node_member_name(n, left[i]), false, wall_ms());
 		absent_drop(n, left[i]);
 	}
 	/* PENDING: this membership comes with a new corosync ring. */
@@ -715,9 +727,11 @@ static void on_quorum(void *data, enum fabric_quorum quorum)
 {
 	struct node *n = data;
 
-	if ((quorum == FABRIC_QUORUM_NONE) != (n->quorum == FABRIC_QUORUM_NONE))
+	if ((quorum == FABRIC_QUORUM_NONE) != (n->quorum == FABRIC_QUORUM_NONE)) {
 		log_info("plex: quorum %s", quorum == FABRIC_QUORUM_NONE ? "lost" : "gained");
-	else
+		events_quorum(n->events, n->facts.node_id, n->facts.name,
+		              quorum != FABRIC_QUORUM_NONE, wall_ms());
+	} else
 		log_debug("plex: quorum %s", fabric_quorum_name(quorum));
 	/* Quorum regained while connected (a partition healing, a node moving
 	 * between partitions): the partition this node's new peers came from
@@ -1286,19 +1300,82 @@ static void show_ctx(const struct node *n, struct show_ctx *ctx)
 	};
 }
 
-char *node_show_dynamic(const struct node *n, bool json)
+/* show_ctx() with the DVIPAs kept for their connections; clear *kept after. */
+static void show_ctx_kept(const struct node *n, struct show_ctx *ctx, struct show_conns *kept)
 {
 	const struct takeover_kept *k;
 	size_t n_kept = takeover_kept(n->takeover, &k);
+
+	for (size_t i = 0; i < n_kept; i++)
+		show_conns_set(kept, &k[i].dvipa, k[i].conns);
+	show_ctx(n, ctx);
+	ctx->kept = kept;
+}
+
+char *node_show_dynamic(const struct node *n, bool json)
+{
 	struct show_conns kept = {0};
 	struct show_ctx ctx;
 	char *out;
 
-	for (size_t i = 0; i < n_kept; i++)
-		show_conns_set(&kept, &k[i].dvipa, k[i].conns);
-	show_ctx(n, &ctx);
-	ctx.kept = &kept;
+	show_ctx_kept(n, &ctx, &kept);
 	out = show_dynamic(&ctx, json);
+	show_conns_clear(&kept);
+	return out;
+}
+
+void node_status_events(struct node *n)
+{
+	struct show_conns kept = {0};
+	struct show_dyn_row *rows;
+	struct show_ctx ctx;
+	size_t count;
+
+	show_ctx_kept(n, &ctx, &kept);
+	if (show_dynamic_rows(&ctx, &rows, &count) == 0) {
+		events_statuses(n->events, rows, count, wall_ms());
+		free(rows);
+	}
+	show_conns_clear(&kept);
+}
+
+struct events *node_events(struct node *n)
+{
+	return n->events;
+}
+
+char *node_metrics(struct node *n)
+{
+	const uint32_t *ids;
+	struct show_conns kept = {0};
+	struct metrics_input in = {
+	    .self = n->facts.node_id,
+	    .self_name = n->facts.name,
+	    .connected = n->fabric != NULL,
+	    .quorate = n->quorum != FABRIC_QUORUM_NONE,
+	    .n_members = n->plex ? plex_members(n->plex, &ids) : 0,
+	    .events = events_counts(n->events),
+	    .name_of = node_member_name,
+	    .data = n,
+	};
+	struct dist_view dv = {0};
+	uint64_t counters[DP_CNT_MAX];
+	struct show_dyn_row *rows = NULL;
+	struct show_ctx ctx;
+	char *out = NULL;
+
+	show_ctx_kept(n, &ctx, &kept);
+	if (show_dynamic_rows(&ctx, &rows, &in.n_rows) < 0)
+		goto out;
+	in.rows = rows;
+	if (distributor_derive_now(n->dist, n->plex, &n->facts, &dv) == 0)
+		in.dist = &dv;
+	if (distributor_counters(n->dist, counters, DP_CNT_MAX) == 0)
+		in.counters = counters;
+	out = metrics_render(&in);
+out:
+	free(rows);
+	dist_view_clear(&dv);
 	show_conns_clear(&kept);
 	return out;
 }
@@ -1334,6 +1411,14 @@ char *node_show_ports(struct node *n, bool json)
 char *node_show_connections(struct node *n, bool json)
 {
 	return distributor_show_connections(n->dist, json, node_member_name, n);
+}
+
+char *node_show_counters(struct node *n, bool json)
+{
+	uint64_t counters[DP_CNT_MAX];
+	bool loaded = distributor_counters(n->dist, counters, DP_CNT_MAX) == 0;
+
+	return show_counters(n->facts.name, loaded ? counters : NULL, json);
 }
 
 /* ---- life cycle ---- */
@@ -1412,6 +1497,11 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 		return -ENOMEM;
 	n->loop = l;
 	n->config = config;
+	n->events = events_new();
+	if (!n->events) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	n->ifindex = addr_ifindex(config->interface);
 	if (n->ifindex < 0) {
 		err = n->ifindex;
@@ -1498,5 +1588,6 @@ void node_free(struct node *n)
 	free(n->ext);
 	show_conns_clear(&n->conns);
 	free(n->opstate_path);
+	events_free(n->events);
 	free(n);
 }

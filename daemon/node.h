@@ -52,5 +52,16 @@ char *node_show_plex(const struct node *n, bool json);
 /* VDPT and VCRT; they read the data plane's flow table. */
 char *node_show_ports(struct node *n, bool json);
 char *node_show_connections(struct node *n, bool json);
+/* The data plane's counters (dvipactl show counters). */
+char *node_show_counters(struct node *n, bool json);
+
+/* Events for dvipactl monitor and counters for the metrics. */
+struct events *node_events(struct node *n);
+/* Compares this node's DVIPA statuses with those of the last call and
+ * reports the changes as events (daemon/events.h). */
+void node_status_events(struct node *n);
+/* The Prometheus text of this node (daemon/metrics.h): malloc'd, NULL and
+ * errno on failure. */
+char *node_metrics(struct node *n);
 
 #endif

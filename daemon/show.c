@@ -1,5 +1,6 @@
 #include "daemon/show.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,7 @@ static const char *format_time(uint64_t wall_ms, char *buf, size_t size)
  * VIPADISTRIBUTE names it. */
 #define ORIGIN_DISTRIBUTE (PLEX_ORIGIN_NONE + 1)
 
-static const char *origin_name(uint8_t origin)
+const char *show_origin_name(uint8_t origin)
 {
 	switch (origin) {
 	case CONFIG_VIPADEFINE:
@@ -101,27 +102,16 @@ static const char *origin_name(uint8_t origin)
 	}
 }
 
-/* One row of `show dynamic`: a DVIPA as this node sees it. */
-struct dyn_row {
-	struct ipaddr addr;
-	uint8_t prefix_len;
-	uint8_t origin, rank, moveable, status;
-	uint32_t conns;
-	uint32_t owner;
-	uint64_t activated;
-	unsigned role; /* DIST_ROLE_* */
-};
-
 /* The rows, in profile order; DVIPAs held here without a definition last. */
-static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, struct dyn_row *rows,
-                       size_t max)
+static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v,
+                       struct show_dyn_row *rows, size_t max)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < ctx->config->n_vipas && n < max; i++) {
 		const struct config_vipa *c = &ctx->config->vipas[i];
 
-		rows[n++] = (struct dyn_row){
+		rows[n++] = (struct show_dyn_row){
 		    .addr = c->addr,
 		    .prefix_len = c->prefix_len,
 		    .origin = c->kind,
@@ -133,7 +123,7 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 	for (size_t d = 0; v && d < v->n_dvipas; d++) {
 		const struct plex_view_dvipa *vd = &v->dvipas[d];
 		const struct plex_view_node *self = NULL;
-		struct dyn_row *row = NULL;
+		struct show_dyn_row *row = NULL;
 
 		for (size_t k = 0; k < vd->n_nodes; k++)
 			if (v->nodes[vd->first_node + k].node_id == v->self)
@@ -147,7 +137,8 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 			if (n == max)
 				continue;
 			row = &rows[n++];
-			*row = (struct dyn_row){.addr = vd->dvipa, .prefix_len = vd->prefix_len};
+			*row =
+			    (struct show_dyn_row){.addr = vd->dvipa, .prefix_len = vd->prefix_len};
 		}
 		row->owner = vd->owner;
 		if (self) {
@@ -168,7 +159,7 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 		if (have ||
 		    !(dist_view_role(ctx->dist, ctx->facts->node_id, &s->dvipa) & DIST_ROLE_DEST))
 			continue;
-		rows[n++] = (struct dyn_row){
+		rows[n++] = (struct show_dyn_row){
 		    .addr = s->dvipa,
 		    .prefix_len = (uint8_t)ipaddr_max_prefix(&s->dvipa),
 		    .origin = ORIGIN_DISTRIBUTE,
@@ -178,7 +169,7 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 	}
 	for (size_t i = 0; ctx->kept && i < ctx->kept->n; i++) {
 		const struct show_conn *k = &ctx->kept->v[i];
-		struct dyn_row *row = NULL;
+		struct show_dyn_row *row = NULL;
 
 		for (size_t j = 0; j < n && !row; j++)
 			if (ipaddr_equal(&rows[j].addr, &k->addr))
@@ -187,8 +178,8 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 			if (n == max)
 				continue;
 			row = &rows[n++];
-			*row = (struct dyn_row){.addr = k->addr,
-			                        .prefix_len = (uint8_t)ipaddr_max_prefix(&k->addr)};
+			*row = (struct show_dyn_row){
+			    .addr = k->addr, .prefix_len = (uint8_t)ipaddr_max_prefix(&k->addr)};
 		}
 		if (row->status == PLEX_STATUS_ACTIVE && row->owner == ctx->facts->node_id)
 			continue;
@@ -205,21 +196,35 @@ static size_t dyn_rows(const struct show_ctx *ctx, const struct plex_view *v, st
 	return n;
 }
 
-char *show_dynamic(const struct show_ctx *ctx, bool json)
+int show_dynamic_rows(const struct show_ctx *ctx, struct show_dyn_row **ret, size_t *ret_n)
 {
 	struct plex_view view = {0};
 	bool have_view = ctx->plex && plex_view(ctx->plex, &view) == 0;
 	size_t max = ctx->config->n_vipas + (have_view ? view.n_dvipas : 0) +
 	             (ctx->dist ? ctx->dist->n_services : 0) + (ctx->kept ? ctx->kept->n : 0);
-	struct dyn_row *rows = calloc(max ? max : 1, sizeof(*rows));
-	struct strbuf sb = {0};
-	size_t n;
+	struct show_dyn_row *rows = calloc(max ? max : 1, sizeof(*rows));
 
 	if (!rows) {
 		plex_view_clear(&view);
+		return -ENOMEM;
+	}
+	*ret_n = dyn_rows(ctx, have_view ? &view : NULL, rows, max);
+	*ret = rows;
+	plex_view_clear(&view);
+	return 0;
+}
+
+char *show_dynamic(const struct show_ctx *ctx, bool json)
+{
+	struct show_dyn_row *rows = NULL;
+	struct strbuf sb = {0};
+	size_t n = 0;
+	int err = show_dynamic_rows(ctx, &rows, &n);
+
+	if (err < 0) {
+		errno = -err;
 		return NULL;
 	}
-	n = dyn_rows(ctx, have_view ? &view : NULL, rows, max);
 	if (json) {
 		strbuf_puts(&sb, "{\"node\": ");
 		json_node_ref(&sb, ctx, ctx->facts->node_id);
@@ -236,7 +241,7 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 		              "ACTIVATED");
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct dyn_row *r = &rows[i];
+		const struct show_dyn_row *r = &rows[i];
 		char addr[IPADDR_PREFIX_STRLEN], owner[PLEX_NAME_MAX + 16], when[32];
 
 		ipaddr_format_prefix(&r->addr, r->prefix_len, addr, sizeof(addr));
@@ -248,7 +253,7 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 			    ", \"prefix_len\": %u, \"status\": \"%s\", \"origin\": \"%s\", "
 			    "\"rank\": %u, \"moveable\": \"%s\", \"connections\": %u, "
 			    "\"owner\": ",
-			    r->prefix_len, plex_status_name(r->status), origin_name(r->origin),
+			    r->prefix_len, plex_status_name(r->status), show_origin_name(r->origin),
 			    r->rank, config_moveable_name(r->moveable), r->conns);
 			json_node_ref(&sb, ctx, r->owner);
 			strbuf_puts(&sb, ", \"diststat\": ");
@@ -265,8 +270,8 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 			strbuf_puts(&sb, "}");
 		} else {
 			strbuf_printf(&sb, "%-43s %-11s %-10s %4u %-9s %5u %-16s %-9s %s\n", addr,
-			              plex_status_name(r->status), origin_name(r->origin), r->rank,
-			              config_moveable_name(r->moveable), r->conns,
+			              plex_status_name(r->status), show_origin_name(r->origin),
+			              r->rank, config_moveable_name(r->moveable), r->conns,
 			              text_node_ref(ctx, r->owner, owner, sizeof(owner)),
 			              r->role ? dist_role_name(r->role) : "-",
 			              format_time(r->activated, when, sizeof(when)));
@@ -275,7 +280,6 @@ char *show_dynamic(const struct show_ctx *ctx, bool json)
 	if (json)
 		strbuf_puts(&sb, "]}\n");
 	free(rows);
-	plex_view_clear(&view);
 	return strbuf_take(&sb);
 }
 

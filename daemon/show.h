@@ -42,6 +42,22 @@ struct show_ctx {
 	const struct dist_view *dist; /* the distributor's derived state (may be NULL) */
 };
 
+/* One row of `show dynamic`: a DVIPA as this node sees it. */
+struct show_dyn_row {
+	struct ipaddr addr;
+	uint8_t prefix_len;
+	uint8_t origin, rank, moveable, status; /* origin: show_origin_name() */
+	uint32_t conns;
+	uint32_t owner;
+	uint64_t activated;
+	unsigned role; /* DIST_ROLE_* */
+};
+
+/* The rows of `show dynamic`, in profile order, DVIPAs held here without a
+ * definition last. *ret is malloc'd. 0 or -ENOMEM. */
+int show_dynamic_rows(const struct show_ctx *ctx, struct show_dyn_row **ret, size_t *ret_n);
+/* "VIPADEFINE", "VIPABACKUP", "DISTRIBUTE" or "-". */
+const char *show_origin_name(uint8_t origin);
 char *show_dynamic(const struct show_ctx *ctx, bool json);
 char *show_plex(const struct show_ctx *ctx, bool json);
 

@@ -571,7 +571,8 @@ TEST(config_render_json)
 	       "{\"addr\":\"2001:db8:f::2\",\"weight\":10,\"preferred\":false,"
 	       "\"backup_rank\":50}]}],"
 	       "\"vipa_route_all\":false,"
-	       "\"vipa_route\":[{\"addr\":\"192.168.1.2\"},{\"addr\":\"2001:db8:f::2\"}]}\n");
+	       "\"vipa_route\":[{\"addr\":\"192.168.1.2\"},{\"addr\":\"2001:db8:f::2\"}],\"metrics_"
+	       "listen\":null}\n");
 	free(s);
 	config_free(c);
 	errno = 0;
@@ -588,7 +589,7 @@ TEST(config_render_empty)
 	s = config_render(c, true);
 	CHECK_STR(s, "{\"interface\":\"e\\\"q\\\\\",\"vipa_define\":[],\"vipa_backup\":[],"
 	             "\"vipa_range\":[],\"vipa_distribute\":[],\"vipa_route_all\":false,"
-	             "\"vipa_route\":[]}\n");
+	             "\"vipa_route\":[],\"metrics_listen\":null}\n");
 	free(s);
 	s = config_render(c, false);
 	CHECK_STR(s, "Dynamic VIPA Configuration:\n  Interface: e\"q\\\n"
@@ -609,7 +610,7 @@ TEST(config_render_viaroute_all)
 	s = config_render(c, true);
 	CHECK_STR(s, "{\"interface\":\"eth0\",\"vipa_define\":[],\"vipa_backup\":[],"
 	             "\"vipa_range\":[],\"vipa_distribute\":[],\"vipa_route_all\":true,"
-	             "\"vipa_route\":[]}\n");
+	             "\"vipa_route\":[],\"metrics_listen\":null}\n");
 	free(s);
 	s = config_render(c, false);
 	CHECK_STR(s, "Dynamic VIPA Configuration:\n  Interface: eth0\n"
