@@ -16,6 +16,7 @@ static const char *const cmd_names[CONTROL_CMD_MAX] = {
     [CONTROL_JOIN] = "join",
     [CONTROL_QUIESCE] = "quiesce",
     [CONTROL_RESUME] = "resume",
+    [CONTROL_SHOW_VERSION] = "show version",
 };
 
 const char *control_cmd_name(enum control_cmd cmd)

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "core/version.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
@@ -71,6 +72,8 @@ static int handle_request(void *data, const struct control_request *req, char **
 			return -EINVAL;
 		return node_quiesce(d->node, req->flags & CONTROL_F_PORT ? req->port : 0,
 		                    req->cmd == CONTROL_QUIESCE, ret_body);
+	case CONTROL_SHOW_VERSION:
+		return answer_text(version_render(json), ret_body);
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)

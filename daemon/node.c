@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "daemon/distributor.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/show.h"
 #include "daemon/takeover.h"
 #include "fabric/fabric.h"
@@ -453,6 +454,7 @@ static void reconcile(struct node *n, bool announce)
 		if (!n->settled) {
 			n->settled = true;
 			distributor_settle(n->dist);
+			notify_ready();
 		}
 	}
 	if (await_until)
@@ -1050,6 +1052,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
+	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, n->facts.n_held);
 }
 
 int node_error(const struct node *n)

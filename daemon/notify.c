@@ -1,0 +1,92 @@
+#include "daemon/notify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+static bool ready_sent, failure_logged;
+static char last_status[96];
+
+/* Sends one state to $NOTIFY_SOCKET. Returns 0 (also when there is none) or
+ * -errno. */
+static int notify_send(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len, n = strlen(state);
+	socklen_t salen;
+	ssize_t sent;
+	int fd, err = 0;
+
+	if (!path || !path[0])
+		return 0;
+	len = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || len > sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, path, len);
+	/* An abstract name starts with a zero byte and is not terminated. */
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	else if (len == sizeof(sa.sun_path))
+		return -EINVAL;
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '/'));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sent = sendto(fd, state, n, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+	if (sent < 0)
+		err = -errno;
+	else if ((size_t)sent != n)
+		err = -EMSGSIZE;
+	close(fd);
+	return err;
+}
+
+static void notify(const char *state)
+{
+	int err = notify_send(state);
+
+	if (err < 0 && !failure_logged) {
+		failure_logged = true;
+		log_warn("cannot tell the service manager '%s' on %s: %s", state,
+		         getenv("NOTIFY_SOCKET"), strerror(-err));
+	}
+}
+
+void notify_ready(void)
+{
+	if (ready_sent)
+		return;
+	ready_sent = true;
+	notify("READY=1");
+}
+
+void notify_stopping(void)
+{
+	notify("STOPPING=1\nSTATUS=stopping");
+}
+
+void notify_status(bool connected, bool quorate, size_t held)
+{
+	char state[sizeof(last_status) + 8];
+	char status[sizeof(last_status)];
+
+	if (!connected)
+		snprintf(status, sizeof(status), "connecting to corosync");
+	else if (!quorate)
+		snprintf(status, sizeof(status), "waiting for quorum");
+	else
+		snprintf(status, sizeof(status), "quorate, owner of %zu DVIPA%s", held,
+		         held == 1 ? "" : "s");
+	if (strcmp(status, last_status) == 0)
+		return;
+	memcpy(last_status, status, sizeof(last_status));
+	snprintf(state, sizeof(state), "STATUS=%s", status);
+	notify(state);
+}
