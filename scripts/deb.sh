@@ -20,6 +20,9 @@ case $version in
 esac
 version=$(printf '%s' "$version" | tr -c 'A-Za-z0-9.+~\n-' '.')
 deb=$build/dvipa_${version}_${arch}.deb
+# Who answers for the package: set DEB_MAINTAINER when building one to hand
+# out; example.org is a placeholder that no mail reaches.
+maintainer=${DEB_MAINTAINER:-dvipa maintainers <dvipa@example.org>}
 
 rm -rf "$stage"
 mkdir -p "$stage"
@@ -37,7 +40,7 @@ install -m 0644 packaging/copyright "$doc/copyright"
 {
 	printf 'dvipa (%s) unstable; urgency=medium\n\n' "$version"
 	printf '  * Built from the dvipa source tree; see README.md.\n\n'
-	printf ' -- dvipa maintainers <dvipa@localhost>  %s\n' \
+	printf ' -- %s  %s\n' "$maintainer" \
 		"$(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
 } | gzip -9n >"$doc/changelog.gz"
 chmod 0644 "$doc/changelog.gz"
@@ -52,7 +55,7 @@ shlibs=$(cd "$stage/shlibs" &&
 
 install -d -m 0755 "$root/DEBIAN"
 size=$(du -k -s --exclude=DEBIAN "$root" | cut -f1)
-sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" -e "s|@SIZE@|$size|" \
+sed -e "s|@VERSION@|$version|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@ARCH@|$arch|" -e "s|@SIZE@|$size|" \
 	-e "s|@DEPENDS@|$shlibs, corosync|" packaging/debian/control.in >"$root/DEBIAN/control"
 install -m 0644 packaging/debian/conffiles "$root/DEBIAN/conffiles"
 for s in postinst prerm postrm; do
