@@ -1052,7 +1052,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
-	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, n->facts.n_held);
+	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, &n->facts);
 }
 
 int node_error(const struct node *n)

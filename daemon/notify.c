@@ -72,10 +72,14 @@ void notify_stopping(void)
 	notify("STOPPING=1\nSTATUS=stopping");
 }
 
-void notify_status(bool connected, bool quorate, size_t held)
+void notify_status(bool connected, bool quorate, const struct plex_facts *facts)
 {
 	char state[sizeof(last_status) + 8];
 	char status[sizeof(last_status)];
+	size_t held = 0;
+
+	for (size_t i = 0; i < facts->n_held; i++)
+		held += facts->held[i].state == PLEX_HELD_ACTIVE;
 
 	if (!connected)
 		snprintf(status, sizeof(status), "connecting to corosync");

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/plex.h"
+
 /* READY=1, once per run: the first quorate, settled view has been acted on
  * (DVIPAs this node should own are up, the data plane set). Later calls do
  * nothing. */
@@ -17,7 +19,8 @@ void notify_ready(void);
 /* STOPPING=1: dvipad is giving its DVIPAs up and exiting. */
 void notify_stopping(void);
 /* STATUS=..., sent when the summary changes: "connecting to corosync",
- * "waiting for quorum", "quorate, owner of N DVIPAs". */
-void notify_status(bool connected, bool quorate, size_t held);
+ * "waiting for quorum", "quorate, owner of N DVIPAs" (N: those active in
+ * the kernel, not those only claimed). */
+void notify_status(bool connected, bool quorate, const struct plex_facts *facts);
 
 #endif
