@@ -55,6 +55,29 @@ ok "PREFIX and SYSTEMDUNITDIR are honoured" \
 	grep -qx 'ExecStart=/opt/dvipa/sbin/dvipad -f -c /etc/dvipa/dvipa.conf' \
 	"$dest/etc/systemd/system/dvipad.service"
 
+# --- the deployment guide's files (docs/deploy.md) ----------------------------
+for f in docs/deploy/node*.conf; do
+	ok "$f passes dvipad --check-config" sh -c "build/dvipad --check-config '$f' >/dev/null"
+done
+# corosync -t wants this host in the nodelist and the key it names.
+corosync-keygen -k "$tmp/authkey" >/dev/null 2>&1
+sed -e "s|crypto_hash: sha256|&\n\tkeyfile: $tmp/authkey|" -e 's/192.0.2.11/127.0.0.1/' \
+	docs/deploy/corosync.conf >"$tmp/corosync.conf"
+ok "docs/deploy/corosync.conf passes corosync -t" corosync -c "$tmp/corosync.conf" -t
+ok "docs/deploy/dvipa.nft passes nft -c" nft -c -f docs/deploy/dvipa.nft
+if command -v bird >/dev/null; then
+	ok "docs/deploy/bird.conf passes bird -p" bird -p -c docs/deploy/bird.conf
+else
+	skip "docs/deploy/bird.conf" "bird2 is not installed (make deps)"
+fi
+if [ -x /usr/lib/frr/bgpd ]; then
+	# bgpd -C exits 0 either way; each line it rejects is printed.
+	out=$(/usr/lib/frr/bgpd -C -f docs/deploy/frr.conf 2>&1)
+	is "$out" "" "docs/deploy/frr.conf passes bgpd -C"
+else
+	skip "docs/deploy/frr.conf" "frr is not installed (make deps)"
+fi
+
 # --- make deb ---------------------------------------------------------------
 deb=$(make -s deb | tail -n 1)
 ok "make deb builds $deb" test -s "$deb"
