@@ -454,7 +454,6 @@ static void reconcile(struct node *n, bool announce)
 		if (!n->settled) {
 			n->settled = true;
 			distributor_settle(n->dist);
-			notify_ready();
 		}
 	}
 	if (await_until)
@@ -1052,7 +1051,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
-	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, &n->facts);
+	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, n->settled, &n->facts);
 }
 
 int node_error(const struct node *n)

@@ -59,38 +59,38 @@ static void notify(const char *state)
 	}
 }
 
-void notify_ready(void)
-{
-	if (ready_sent)
-		return;
-	ready_sent = true;
-	notify("READY=1");
-}
-
 void notify_stopping(void)
 {
 	notify("STOPPING=1\nSTATUS=stopping");
 }
 
-void notify_status(bool connected, bool quorate, const struct plex_facts *facts)
+void notify_status(bool connected, bool quorate, bool settled, const struct plex_facts *facts)
 {
-	char state[sizeof(last_status) + 8];
+	char state[sizeof(last_status) + 24];
 	char status[sizeof(last_status)];
-	size_t held = 0;
+	size_t active = 0, claimed = 0;
+	bool ready;
 
-	for (size_t i = 0; i < facts->n_held; i++)
-		held += facts->held[i].state == PLEX_HELD_ACTIVE;
-
+	for (size_t i = 0; i < facts->n_held; i++) {
+		active += facts->held[i].state == PLEX_HELD_ACTIVE;
+		claimed += facts->held[i].state == PLEX_HELD_CLAIMED;
+	}
 	if (!connected)
 		snprintf(status, sizeof(status), "connecting to corosync");
 	else if (!quorate)
 		snprintf(status, sizeof(status), "waiting for quorum");
+	else if (claimed)
+		snprintf(status, sizeof(status), "quorate, owner of %zu DVIPA%s, %zu being added",
+		         active, active == 1 ? "" : "s", claimed);
 	else
-		snprintf(status, sizeof(status), "quorate, owner of %zu DVIPA%s", held,
-		         held == 1 ? "" : "s");
-	if (strcmp(status, last_status) == 0)
+		snprintf(status, sizeof(status), "quorate, owner of %zu DVIPA%s", active,
+		         active == 1 ? "" : "s");
+	ready = !ready_sent && connected && quorate && settled && !claimed;
+	if (!ready && strcmp(status, last_status) == 0)
 		return;
 	memcpy(last_status, status, sizeof(last_status));
-	snprintf(state, sizeof(state), "STATUS=%s", status);
+	snprintf(state, sizeof(state), "%sSTATUS=%s", ready ? "READY=1\n" : "", status);
+	if (ready)
+		ready_sent = true;
 	notify(state);
 }

@@ -12,15 +12,17 @@
 
 #include "core/plex.h"
 
-/* READY=1, once per run: the first quorate, settled view has been acted on
- * (DVIPAs this node should own are up, the data plane set). Later calls do
- * nothing. */
-void notify_ready(void);
 /* STOPPING=1: dvipad is giving its DVIPAs up and exiting. */
 void notify_stopping(void);
-/* STATUS=..., sent when the summary changes: "connecting to corosync",
- * "waiting for quorum", "quorate, owner of N DVIPAs" (N: those active in
- * the kernel, not those only claimed). */
-void notify_status(bool connected, bool quorate, const struct plex_facts *facts);
+/* Called every tick. STATUS=... when the summary changes: "connecting to
+ * corosync", "waiting for quorum", "quorate, owner of N DVIPAs" (those
+ * active in the kernel), with ", M being added" while some are claimed but
+ * not in the kernel yet. READY=1, once per run, with the first STATUS after
+ * the first settled quorate view (settled: every member's facts known, see
+ * node.c) in which no DVIPA is still being added: the DVIPAs this node
+ * should hold are up and its data plane is set. One datagram carries both,
+ * so that the service manager never shows a ready dvipad with an old
+ * status. */
+void notify_status(bool connected, bool quorate, bool settled, const struct plex_facts *facts);
 
 #endif
