@@ -5,6 +5,11 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+# dvipad reads /etc/dvipa/dvipa.conf by default, whatever the PREFIX.
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 CC      ?= cc
 CLANG   ?= clang
 B       := build
@@ -25,7 +30,12 @@ FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench tools
+# The release, in one place: the VERSION file (a tarball has it), else what
+# git describes. Only core/version.c is built with it; the stamp changes (and
+# rebuilds that one object) only when the version does.
+VERSION := $(shell cat VERSION 2>/dev/null || git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+.PHONY: all check unit unit-san fuzz fuzz-quick integration demo demo-stop install lint format deps clean bench tools deb FORCE
 
 all: $(B)/dvipad $(B)/dvipactl
 
@@ -36,6 +46,13 @@ $(B)/obj/%.o: %.c
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/version.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+$(B)/obj/core/version.o $(B)/san/core/version.o: $(B)/version.stamp
+$(B)/obj/core/version.o $(B)/san/core/version.o: CPPFLAGS += -DDVIPA_VERSION='"$(VERSION)"'
 
 $(B)/libcore.a: $(call obj,obj,$(CORE_SRC))
 	@rm -f $@
@@ -107,12 +124,25 @@ demo-stop:
 bench: deps all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done; true
 
+# The programs, the systemd unit (its paths follow SBINDIR and SYSCONFDIR),
+# the man pages and a sample profile, which never replaces one already there.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(B)/dvipad $(B)/dvipactl $(DESTDIR)$(PREFIX)/sbin/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 docs/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(B)/dvipad $(B)/dvipactl $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		packaging/dvipad.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/dvipad.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/dvipad.service
+	install -d $(DESTDIR)$(SYSCONFDIR)/dvipa
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dvipa/dvipa.conf ] || \
+		install -m 0644 docs/sample.conf $(DESTDIR)$(SYSCONFDIR)/dvipa/dvipa.conf
+
+# A Debian package of this build, in build/: see scripts/deb.sh.
+deb: all
+	scripts/deb.sh '$(VERSION)' $(B)
 
 LINT_SRC = $(CORE_SRC) $(DAEMON_SRC) $(CTL_SRC) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard */*.h tests/unit/*.h)
 

@@ -19,6 +19,7 @@ static const char *const cmd_names[CONTROL_CMD_MAX] = {
     [CONTROL_RELOAD] = "reload",
     [CONTROL_SHOW_COUNTERS] = "show counters",
     [CONTROL_MONITOR] = "monitor",
+    [CONTROL_SHOW_VERSION] = "show version",
 };
 
 const char *control_cmd_name(enum control_cmd cmd)

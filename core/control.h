@@ -41,6 +41,7 @@ enum control_cmd {
 	 * long as the connection lasts, by one event per line (core/event.h),
 	 * text or JSON. The client sends nothing more. */
 	CONTROL_MONITOR,
+	CONTROL_SHOW_VERSION,
 	CONTROL_CMD_MAX
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/control.h"
 #include "core/ipaddr.h"
+#include "core/version.h"
 #include "ctl/client.h"
 
 struct command {
@@ -38,6 +39,8 @@ static const struct command commands[] = {
     {"quiesce", CONTROL_QUIESCE, ARG_PORT, "accept no new distributed connections here"},
     {"resume", CONTROL_RESUME, ARG_PORT, "accept new distributed connections again"},
     {"reload", CONTROL_RELOAD, 0, "read the profile again and apply what changed"},
+    {"show version", CONTROL_SHOW_VERSION, ARG_JSON,
+     "the running dvipad's version and protocol versions"},
 };
 
 static void usage(FILE *f)
@@ -52,7 +55,9 @@ static void usage(FILE *f)
 		         c->args & ARG_JSON ? " [--json]" : "");
 		fprintf(f, "  %-34s %s\n", words, c->help);
 	}
-	fprintf(f, "\n  -s, --socket PATH   dvipad's control socket (default %s)\n",
+	fprintf(f,
+	        "\n  -s, --socket PATH   dvipad's control socket (default %s)\n"
+	        "      --version       print this dvipactl's version (show version asks dvipad)\n",
 	        CONTROL_SOCKET_DEFAULT);
 }
 
@@ -175,6 +180,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *socket_path = CONTROL_SOCKET_DEFAULT;
@@ -191,6 +197,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("dvipa %s\n", version_string());
 			return 0;
 		default:
 			usage(stderr);

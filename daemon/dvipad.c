@@ -11,6 +11,7 @@
 
 #include "core/config_diff.h"
 #include "core/strbuf.h"
+#include "core/version.h"
 #include "daemon/control.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
@@ -186,6 +187,8 @@ static int handle_request(void *data, const struct control_request *req, char **
 		                    req->cmd == CONTROL_QUIESCE, ret_body);
 	case CONTROL_RELOAD:
 		return reload(d, ret_body);
+	case CONTROL_SHOW_VERSION:
+		return answer_text(version_render(json), ret_body);
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)

@@ -1,5 +1,6 @@
-/* dvipad's log: one line per event on stderr, with wall-clock time, so that
- * both a terminal and the journal show when things happened. */
+/* dvipad's log: one line per event on stderr, with wall-clock time on a
+ * terminal or in a file, or with its syslog priority ("<6>", sd-daemon(3))
+ * when stderr is the journal (core/logline.h says which). */
 #ifndef DVIPA_DAEMON_LOG_H
 #define DVIPA_DAEMON_LOG_H
 

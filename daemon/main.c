@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "core/control.h"
+#include "core/version.h"
 #include "daemon/dvipad.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/profile.h"
 
 #define CONFIG_DEFAULT "/etc/dvipa/dvipa.conf"
@@ -18,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: dvipad [-c FILE] [-s SOCKET] [-S DIR] [--metrics ADDR:PORT] [-f] [-v]\n"
 	        "       dvipad --check-config FILE\n"
+	        "       dvipad --version\n"
 	        "  -c, --config FILE      the node profile (default " CONFIG_DEFAULT ")\n"
 	        "  -s, --socket PATH      control socket (default " CONTROL_SOCKET_DEFAULT ")\n"
 	        "  -S, --state-dir DIR    keeps the operator state (default /var/lib/dvipa)\n"
@@ -25,7 +28,8 @@ static void usage(FILE *f)
 	        "                         ([IPV6]:PORT; overrides the profile's METRICS LISTEN)\n"
 	        "  -f, --foreground       stay in the foreground\n"
 	        "  -v, --verbose          log debug messages\n"
-	        "      --check-config FILE  report every error in FILE and exit 1, or exit 0\n");
+	        "      --check-config FILE  report every error in FILE and exit 1, or exit 0\n"
+	        "      --version          print the version and exit\n");
 }
 
 /* Loads a profile, printing what is wrong with it. Returns 0 or -errno. */
@@ -57,6 +61,7 @@ int main(int argc, char **argv)
 	    {"check-config", required_argument, NULL, 'C'},
 	    {"metrics", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct dvipad_options opts = {
@@ -101,6 +106,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("dvipa %s\n", version_string());
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -133,6 +141,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = dvipad_run(d);
+	/* Giving the DVIPAs up takes a moment: the service manager shows why. */
+	notify_stopping();
 	dvipad_free(d);
 	if (err < 0) {
 		log_err("event loop failed: %s", strerror(-err));

@@ -5,7 +5,7 @@
 #include "core/plex.h"
 #include "core/prom.h"
 #include "dataplane/dataplane.h"
-#include "daemon/version.h"
+#include "core/version.h"
 
 /* A member's name for a label: its name, else its node id. */
 static const char *metrics_node(const struct metrics_input *in, uint32_t id, char *buf, size_t size)
@@ -27,7 +27,7 @@ static void metrics_one(struct strbuf *sb, const char *name, enum prom_type type
 
 static void metrics_plex(struct strbuf *sb, const struct metrics_input *in)
 {
-	struct prom_label l[] = {{"version", DVIPA_VERSION}};
+	struct prom_label l[] = {{"version", version_string()}};
 
 	prom_family(sb, "dvipa_build_info", PROM_GAUGE, "dvipad's version; always 1");
 	prom_sample(sb, "dvipa_build_info", l, 1, 1);

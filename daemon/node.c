@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/opfile.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/show.h"
 #include "daemon/show_counters.h"
 #include "daemon/takeover.h"
@@ -1096,6 +1097,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */
 	reconcile(n, false);
+	notify_status(n->fabric != NULL, n->quorum == FABRIC_QUORUM_OK, n->settled, &n->facts);
 }
 
 int node_error(const struct node *n)

@@ -11,6 +11,7 @@ corosync iproute2 util-linux procps psmisc ethtool kmod nftables iputils-ping
 perl python3 libelf-dev zlib1g-dev
 socat curl nginx-light iperf3 vsftpd wrk
 keepalived haproxy
+bird2 frr
 "
 
 missing=""

@@ -10,9 +10,11 @@ cd "$(dirname "$0")/../.."
 ns=dvctl$$
 dir=$(mktemp -d)
 pid=
+spid=
 cleanup()
 {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && { wait "$spid" 2>/dev/null || true; }
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -59,7 +61,17 @@ VIPADYNAMIC
   VIPADISTRIBUTE DEFINE SYSPLEXPORTS 10.9.0.10 PORT 21 DESTIP ALL
 ENDVIPADYNAMIC
 PROFILE
-ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>"$dir/dvipad.log" &
+# As systemd starts it: a notification socket, and stderr that JOURNAL_STREAM
+# names (then lines carry "<N>" priorities instead of times).
+socat -u UNIX-RECV:"$dir/notify.sock" OPEN:"$dir/notify.out",creat,append &
+spid=$!
+: >"$dir/dvipad.log"
+for _ in $(seq 100); do
+	[ -S "$dir/notify.sock" ] && break
+	sleep 0.05
+done
+NOTIFY_SOCKET=$dir/notify.sock JOURNAL_STREAM=$(stat -c %d:%i "$dir/dvipad.log") \
+	ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>"$dir/dvipad.log" &
 pid=$!
 for _ in $(seq 100); do
 	[ -S "$sock" ] && break
@@ -89,6 +101,22 @@ ok "the daemon survives malformed requests" kill -0 "$pid"
 ok "and still answers" build/dvipactl -s "$sock" show config
 ok "the daemon logged the malformed request" grep -q 'malformed request' "$dir/dvipad.log"
 
+# --- versions, journal priorities, notifications ------------------------------
+is "$(build/dvipactl -s "$sock" show version)" \
+	"$(printf 'dvipa %s\nwire protocol    1\ncontrol protocol 1' "$(cat VERSION)")" \
+	"show version names the daemon's version and protocols"
+is "$(build/dvipactl -s "$sock" show version --json |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["wire_protocol"], d["control_protocol"])')" \
+	"$(cat VERSION) 1 1" "show version --json"
+is "$(build/dvipad --version)" "dvipa $(cat VERSION)" "dvipad --version"
+is "$(build/dvipactl --version)" "dvipa $(cat VERSION)" "dvipactl --version"
+ok "log lines to the journal start with their priority" \
+	grep -qx '<6>started on interface lo, control socket .*' "$dir/dvipad.log"
+ok "and none with a time" test -z "$(grep -v '^<[3467]>' "$dir/dvipad.log")"
+ok "the service manager hears the status (no corosync here)" \
+	grep -q 'STATUS=connecting to corosync' "$dir/notify.out"
+ok "but not READY=1: no quorate view yet" sh -c "! grep -q READY=1 '$dir/notify.out'"
+
 out=$(ip netns exec "$ns" build/dvipad -c "$dir/dvipa.conf" -s "$sock" -S "$dir" -f 2>&1) && rc=0 || rc=$?
 ok "a second daemon on the same socket refuses to start" \
 	test "$rc" = 1 -a -n "$(printf '%s' "$out" | grep -F 'another dvipad answers')"
@@ -98,6 +126,7 @@ kill "$pid"
 wait "$pid" && rc=0 || rc=$?
 pid=
 is "$rc" 0 "SIGTERM stops the daemon cleanly"
+ok "after telling the service manager STOPPING=1" grep -q 'STOPPING=1' "$dir/notify.out"
 ok "the control socket is removed" test ! -e "$sock"
 
 done_testing
