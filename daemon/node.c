@@ -18,6 +18,7 @@
 #include "fabric/fabric.h"
 #include "net/addr.h"
 #include "net/announce.h"
+#include "daemon/conncount.h"
 #include "net/diag.h"
 
 #define GROUP "dvipa"
@@ -73,6 +74,7 @@ struct node {
 	struct addr_handle *addr;
 	struct announce *announce;
 	struct diag_handle *diag;
+	struct conncount *conncount;
 	struct distributor *dist;
 	struct takeover *takeover;
 
@@ -1002,14 +1004,13 @@ static void count_conns(struct node *n)
 	n->conns.n = 0;
 	for (size_t i = 0; i < n->facts.n_held; i++) {
 		struct plex_held h = n->facts.held[i];
-		size_t count = 0;
+		uint32_t count = 0;
 
-		if (h.state != PLEX_HELD_ACTIVE ||
-		    diag_count_conns(n->diag, &h.dvipa, 0, &count) < 0)
+		if (h.state != PLEX_HELD_ACTIVE || conncount_get(n->conncount, &h.dvipa, &count) < 0)
 			continue;
-		show_conns_set(&n->conns, &h.dvipa, (uint32_t)count);
+		show_conns_set(&n->conns, &h.dvipa, count);
 		if ((h.conns == 0) != (count == 0)) {
-			h.conns = (uint32_t)count;
+			h.conns = count;
 			plex_facts_set_held(&n->facts, &h);
 			changed = true;
 		}
@@ -1289,9 +1290,11 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
 	if (err < 0)
 		goto fail;
-	err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
+	err = conncount_new(n->diag, &n->conncount);
 	if (err == 0)
-		err = takeover_new(n->diag, n->dist, send_message, n, &n->takeover);
+		err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
+	if (err == 0)
+		err = takeover_new(n->diag, n->conncount, n->dist, send_message, n, &n->takeover);
 	if (err < 0)
 		goto fail;
 	n->guard_timer = loop_timer_new(l, on_guard, n);
@@ -1331,6 +1334,7 @@ void node_free(struct node *n)
 		release_all(n);
 	takeover_free(n->takeover);
 	distributor_free(n->dist);
+	conncount_free(n->conncount);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
 	loop_timer_free(n->guard_timer);

@@ -34,6 +34,7 @@ struct takeover_await {
 
 struct takeover {
 	struct diag_handle *diag;
+	struct conncount *conncount;
 	struct distributor *dist;
 	takeover_send_fn send;
 	void *send_data;
@@ -46,8 +47,8 @@ struct takeover {
 	uint8_t *buf; /* one encoded message */
 };
 
-int takeover_new(struct diag_handle *diag, struct distributor *dist, takeover_send_fn send,
-                 void *send_data, struct takeover **ret)
+int takeover_new(struct diag_handle *diag, struct conncount *conncount, struct distributor *dist,
+                 takeover_send_fn send, void *send_data, struct takeover **ret)
 {
 	struct takeover *t = calloc(1, sizeof(*t));
 
@@ -59,6 +60,7 @@ int takeover_new(struct diag_handle *diag, struct distributor *dist, takeover_se
 		return -ENOMEM;
 	}
 	t->diag = diag;
+	t->conncount = conncount;
 	t->dist = dist;
 	t->send = send;
 	t->send_data = send_data;
@@ -462,12 +464,12 @@ void takeover_tick(struct takeover *t, const struct plex *p, const struct plex_f
 	pending_apply(t, p, local, now_ms);
 	for (size_t i = 0; i < t->n_kept;) {
 		struct takeover_kept *k = &t->kept[i];
-		size_t count = 0;
-		int err = diag_count_conns(t->diag, &k->dvipa, 0, &count);
+		uint32_t count = 0;
+		int err = conncount_get(t->conncount, &k->dvipa, &count);
 
 		if (err < 0 || count) {
 			if (err == 0)
-				k->conns = (uint32_t)count;
+				k->conns = count;
 			i++;
 			continue;
 		}
