@@ -53,13 +53,33 @@ int conncount_get(struct conncount *c, const struct ipaddr *dvipa, uint32_t *ret
 			*ret = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 		return err;
 	}
+	err = sockcount_conns(c->bpf, dvipa, &n64);
+	if (err == 0)
+		*ret = n64 > UINT32_MAX ? UINT32_MAX : (uint32_t)n64;
+	return err;
+}
+
+int conncount_refresh(struct conncount *c)
+{
+	if (!c->bpf)
+		return 0;
 	if (!c->untracked_logged && sockcount_untracked(c->bpf)) {
 		/* Short counts could let WHENIDLE move a DVIPA in use. */
 		log_warn("the BPF connection counter missed sockets (out of memory or "
 		         "addresses): connection counts may be short");
 		c->untracked_logged = true;
 	}
-	err = sockcount_conns(c->bpf, dvipa, &n64);
+	return sockcount_refresh(c->bpf);
+}
+
+int conncount_cached(struct conncount *c, const struct ipaddr *dvipa, uint32_t *ret)
+{
+	uint64_t n64 = 0;
+	int err;
+
+	if (!c->bpf)
+		return conncount_get(c, dvipa, ret);
+	err = sockcount_cached(c->bpf, dvipa, &n64);
 	if (err == 0)
 		*ret = n64 > UINT32_MAX ? UINT32_MAX : (uint32_t)n64;
 	return err;

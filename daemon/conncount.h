@@ -19,7 +19,13 @@ struct conncount;
 int conncount_new(struct diag_handle *diag, struct conncount **ret);
 void conncount_free(struct conncount *c);
 
-/* The connections whose local address is dvipa, in *ret. 0 or -errno. */
+/* The connections whose local address is dvipa now, in *ret. 0 or -errno. */
 int conncount_get(struct conncount *c, const struct ipaddr *dvipa, uint32_t *ret);
+
+/* For a pass over every DVIPA: conncount_refresh() once (it re-reads the
+ * counts only when one changed), then conncount_cached() for each (no
+ * system call; a dump each without the BPF counter). 0 or -errno. */
+int conncount_refresh(struct conncount *c);
+int conncount_cached(struct conncount *c, const struct ipaddr *dvipa, uint32_t *ret);
 
 #endif

@@ -156,15 +156,20 @@ static const char *node_name(const struct node *n, uint32_t id, char *buf, size_
  * route and source address selection (docs/net.md). An IPv6 DVIPA is added
  * deprecated (preferred lifetime 0) so that the node's own connections do not
  * start from an address that may move; it still accepts connections. */
-static int kernel_add(struct node *n, const struct ipaddr *a)
+static struct addr_spec kernel_spec(const struct node *n, const struct ipaddr *a)
 {
-	struct addr_spec s = {
+	return (struct addr_spec){
 	    .ifindex = n->ifindex,
 	    .addr = *a,
 	    .prefix_len = (uint8_t)ipaddr_max_prefix(a),
 	    .valid_lft = ADDR_LIFETIME_S,
 	    .preferred_lft = a->family == IPADDR_V6 ? 0 : ADDR_LIFETIME_S,
 	};
+}
+
+static int kernel_add(struct node *n, const struct ipaddr *a)
+{
+	struct addr_spec s = kernel_spec(n, a);
 
 	return addr_add(n->addr, &s);
 }
@@ -977,22 +982,33 @@ static int adopt_leftovers(struct node *n)
 	return 0;
 }
 
+/* Every held DVIPA's lifetime starts again: one batch of requests, not a
+ * round trip (and a notification back) per DVIPA. */
 static void refresh_held(struct node *n)
 {
-	char text[IPADDR_STRLEN];
+	struct addr_spec *v = calloc(n->facts.n_held ? n->facts.n_held : 1, sizeof(*v));
+	size_t count = 0, failed;
+	int err;
 
+	if (!v) {
+		log_err("cannot refresh DVIPAs on %s: out of memory", n->config->interface);
+		return;
+	}
 	for (size_t i = 0; i < n->facts.n_held; i++) {
 		const struct plex_held *h = &n->facts.held[i];
-		int err;
 
-		if (h->state != PLEX_HELD_ACTIVE || adopted_find(n, &h->dvipa) >= 0)
-			continue;
-		err = kernel_add(n, &h->dvipa);
-		if (err < 0)
-			log_err("cannot refresh DVIPA %s on %s: %s",
-			        ipaddr_format(&h->dvipa, text, sizeof(text)), n->config->interface,
-			        strerror(-err));
+		if (h->state == PLEX_HELD_ACTIVE && adopted_find(n, &h->dvipa) < 0)
+			v[count++] = kernel_spec(n, &h->dvipa);
 	}
+	err = addr_refresh(n->addr, v, count);
+	free(v);
+	if (err < 0)
+		log_err("cannot refresh DVIPAs on %s: %s", n->config->interface, strerror(-err));
+	/* Refusals of the previous round (they come back on the event socket). */
+	failed = addr_refresh_failed(n->addr, &err);
+	if (failed)
+		log_err("cannot refresh %zu DVIPAs on %s: %s", failed, n->config->interface,
+		        strerror(-err));
 }
 
 /* Counts connections on held DVIPAs; announces when a count goes between
@@ -1001,12 +1017,14 @@ static void count_conns(struct node *n)
 {
 	bool changed = false;
 
+	if (conncount_refresh(n->conncount) < 0)
+		return;
 	n->conns.n = 0;
 	for (size_t i = 0; i < n->facts.n_held; i++) {
 		struct plex_held h = n->facts.held[i];
 		uint32_t count = 0;
 
-		if (h.state != PLEX_HELD_ACTIVE || conncount_get(n->conncount, &h.dvipa, &count) < 0)
+		if (h.state != PLEX_HELD_ACTIVE || conncount_cached(n->conncount, &h.dvipa, &count) < 0)
 			continue;
 		show_conns_set(&n->conns, &h.dvipa, count);
 		if ((h.conns == 0) != (count == 0)) {

@@ -52,20 +52,11 @@ struct {
 	__type(value, sockcount_value);
 } conns SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SOCKCOUNT_ERR_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} errors SEC(".maps");
+struct sockcount_stats stats = {};
 
 static __always_inline void untracked(void)
 {
-	__u32 k = SOCKCOUNT_ERR_UNTRACKED;
-	__u64 *v = bpf_map_lookup_elem(&errors, &k);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	__sync_fetch_and_add(&stats.untracked, 1);
 }
 
 static __always_inline bool counted(int state)
@@ -111,6 +102,7 @@ static __always_inline void add(const struct sockcount_key *k, sockcount_value d
 		}
 	}
 	__sync_fetch_and_add(v, d);
+	__sync_fetch_and_add(&stats.changes, 1);
 }
 
 /* sk is about to be in state (or is, for the seed). */

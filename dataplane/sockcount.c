@@ -1,6 +1,7 @@
 #include "dataplane/sockcount.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,8 +13,23 @@
 #include "dataplane/sockcount_maps.h"
 #include "sockcount.skel.h" /* generated from sockcount.bpf.c, see Makefile */
 
+/* One count of the snapshot. */
+struct sockcount_entry {
+	struct sockcount_key key;
+	sockcount_value value;
+};
+
 struct sockcount {
 	struct sockcount_bpf *skel;
+	/* Every count as of the last sockcount_refresh() that found a
+	 * change, sorted by key; changes: the program's counter then. */
+	struct sockcount_entry *snap;
+	size_t n_snap;
+	uint64_t changes;
+	bool have_snap;
+	/* Room for one batch read of the whole map. */
+	struct sockcount_key *keys;
+	sockcount_value *values;
 };
 
 /* Runs the seeding iterator to its end: it writes nothing, so one read
@@ -83,23 +99,35 @@ void sockcount_free(struct sockcount *s)
 	if (!s)
 		return;
 	sockcount_bpf__destroy(s->skel);
+	free(s->snap);
+	free(s->keys);
+	free(s->values);
 	free(s);
+}
+
+static int sockcount_key_of(const struct ipaddr *addr, struct sockcount_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (addr->family == IPADDR_V4) {
+		k->family = SOCKCOUNT_FAMILY_V4;
+		memcpy(k->addr, addr->bytes, 4);
+	} else if (addr->family == IPADDR_V6) {
+		k->family = SOCKCOUNT_FAMILY_V6;
+		memcpy(k->addr, addr->bytes, 16);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int sockcount_conns(const struct sockcount *s, const struct ipaddr *addr, uint64_t *ret)
 {
-	struct sockcount_key k = {0};
+	struct sockcount_key k;
 	sockcount_value v = 0;
+	int err = sockcount_key_of(addr, &k);
 
-	if (addr->family == IPADDR_V4) {
-		k.family = SOCKCOUNT_FAMILY_V4;
-		memcpy(k.addr, addr->bytes, 4);
-	} else if (addr->family == IPADDR_V6) {
-		k.family = SOCKCOUNT_FAMILY_V6;
-		memcpy(k.addr, addr->bytes, 16);
-	} else {
-		return -EINVAL;
-	}
+	if (err < 0)
+		return err;
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.conns), &k, &v) < 0) {
 		if (errno != ENOENT)
 			return -errno;
@@ -109,12 +137,85 @@ int sockcount_conns(const struct sockcount *s, const struct ipaddr *addr, uint64
 	return 0;
 }
 
+/* The program's counters, read from its mapped .bss. */
+static uint64_t sockcount_stat(const volatile __u64 *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
 uint64_t sockcount_untracked(const struct sockcount *s)
 {
-	__u32 k = SOCKCOUNT_ERR_UNTRACKED;
-	__u64 v = 0;
+	return sockcount_stat(&s->skel->bss->stats.untracked);
+}
 
-	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.errors), &k, &v) < 0)
+static int sockcount_entry_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct sockcount_entry *)a)->key,
+	              &((const struct sockcount_entry *)b)->key, sizeof(struct sockcount_key));
+}
+
+int sockcount_refresh(struct sockcount *s)
+{
+	uint64_t changes = sockcount_stat(&s->skel->bss->stats.changes);
+	int fd = bpf_map__fd(s->skel->maps.conns);
+	struct sockcount_entry *snap;
+	__u32 batch = 0;
+	size_t n = 0;
+	bool first = true;
+	int err = 0;
+
+	if (s->have_snap && changes == s->changes)
 		return 0;
-	return v;
+	if (!s->keys) {
+		s->keys = calloc(SOCKCOUNT_ADDRS_MAX, sizeof(*s->keys));
+		s->values = calloc(SOCKCOUNT_ADDRS_MAX, sizeof(*s->values));
+		if (!s->keys || !s->values)
+			return -ENOMEM;
+	}
+	/* The batch holds the whole map: one call, and a second that says
+	 * the end was reached. */
+	while (n < SOCKCOUNT_ADDRS_MAX) {
+		__u32 count = (__u32)(SOCKCOUNT_ADDRS_MAX - n);
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, s->keys + n,
+		                           s->values + n, &count, NULL);
+		first = false;
+		n += count;
+		if (err < 0) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+	}
+	if (err < 0)
+		return err;
+	snap = n ? calloc(n, sizeof(*snap)) : NULL;
+	if (n && !snap)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		snap[i] = (struct sockcount_entry){s->keys[i], s->values[i]};
+	qsort(snap, n, sizeof(*snap), sockcount_entry_cmp);
+	free(s->snap);
+	s->snap = snap;
+	s->n_snap = n;
+	/* The counter as read before the map: a change during the read is
+	 * read again next time. */
+	s->changes = changes;
+	s->have_snap = true;
+	return 0;
+}
+
+int sockcount_cached(const struct sockcount *s, const struct ipaddr *addr, uint64_t *ret)
+{
+	struct sockcount_entry want = {0};
+	const struct sockcount_entry *e;
+	int err = sockcount_key_of(addr, &want.key);
+
+	if (err < 0)
+		return err;
+	if (!s->have_snap)
+		return -EAGAIN;
+	e = s->n_snap ? bsearch(&want, s->snap, s->n_snap, sizeof(*s->snap), sockcount_entry_cmp)
+	              : NULL;
+	*ret = e && e->value > 0 ? (uint64_t)e->value : 0;
+	return 0;
 }

@@ -18,8 +18,17 @@ struct sockcount;
 int sockcount_open(struct sockcount **ret);
 void sockcount_free(struct sockcount *s);
 
-/* The connections whose local address is addr, in *ret. 0 or -errno. */
+/* The connections whose local address is addr now, in *ret: one map
+ * lookup. 0 or -errno. */
 int sockcount_conns(const struct sockcount *s, const struct ipaddr *addr, uint64_t *ret);
+
+/* Reads every count into a snapshot when any changed since the last read
+ * (the program counts its changes in memory this process maps: no system
+ * call when nothing changed, one when something did). 0 or -errno. */
+int sockcount_refresh(struct sockcount *s);
+/* The count of addr as of the last sockcount_refresh(), without a system
+ * call. 0, -EAGAIN before the first refresh, -EINVAL. */
+int sockcount_cached(const struct sockcount *s, const struct ipaddr *addr, uint64_t *ret);
 
 /* Sockets the counter could not track since it was opened (out of memory,
  * too many addresses): when not 0, its counts may be short. */

@@ -33,9 +33,14 @@ _Static_assert(sizeof(struct sockcount_key) == 20, "sockcount_key layout");
  * than a huge one. */
 typedef __s64 sockcount_value;
 
-/* errors: index 0 counts sockets the program could not track (no memory
- * for its mark, or conns full); the loader reports it. */
-#define SOCKCOUNT_ERR_UNTRACKED 0
-#define SOCKCOUNT_ERR_MAX       1
+/* The program's global counters (its .bss, which the loader maps): changes
+ * grows with every change of a count, so that a reader re-reads conns only
+ * when it moved; untracked counts sockets it could not track (no memory for
+ * their mark, or conns full). */
+struct sockcount_stats {
+	__u64 changes;
+	__u64 untracked;
+};
+_Static_assert(sizeof(struct sockcount_stats) == 16, "sockcount_stats layout");
 
 #endif
