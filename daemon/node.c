@@ -287,41 +287,58 @@ static void log_transitions(struct node *n)
 	}
 }
 
-/* PLEX_ACTION_ADD. The data plane first: its services (and the flows
- * reported for them) are in place before the DVIPA is on INTERFACE and
- * announced, or this node's stack would answer the first packets of
- * connections it does not have with resets. On failure the DVIPA stays
- * claimed and the next tick tries again. */
-static int activate(struct node *n, const struct plex_action *a)
+/* PLEX_ACTION_ADDs v[0..count), together. The data plane first: its
+ * services (and the flows reported for them) are in place before a DVIPA is
+ * on INTERFACE and announced, or this node's stack would answer the first
+ * packets of connections it does not have with resets. One update of the
+ * data plane for all of them: one per DVIPA made a takeover of many DVIPAs
+ * quadratic. A DVIPA whose kernel add fails stays claimed and the next tick
+ * tries again. Returns how many were activated. */
+static size_t activate(struct node *n, const struct plex_action **v, size_t count)
 {
-	const struct plex_held *h = plex_facts_find_held(&n->facts, &a->dvipa);
-	struct plex_held before = {.dvipa = a->dvipa, .state = PLEX_HELD_CLAIMED};
+	struct plex_held *before = calloc(count ? count : 1, sizeof(*before));
 	char text[IPADDR_PREFIX_STRLEN];
+	size_t done = 0;
+	bool failed = false;
 	int err;
 
-	if (h)
-		before = *h;
-	err = plex_facts_apply_action(&n->facts, a, wall_ms());
-	if (err < 0) {
-		log_err("plex: cannot apply action %s: %s", plex_action_name(a->type),
-		        strerror(-err));
-		return err;
+	if (!before) {
+		log_err("plex: cannot activate DVIPAs: out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct plex_held *h = plex_facts_find_held(&n->facts, &v[i]->dvipa);
+
+		before[i] = h ? *h
+		              : (struct plex_held){.dvipa = v[i]->dvipa, .state = PLEX_HELD_CLAIMED};
+		err = plex_facts_apply_action(&n->facts, v[i], wall_ms());
+		if (err < 0) {
+			log_err("plex: cannot apply action %s: %s", plex_action_name(v[i]->type),
+			        strerror(-err));
+			v[i] = NULL;
+		}
 	}
 	distributor_update_dp(n->dist, n->plex, &n->facts, loop_now_ms());
-	err = kernel_add(n, &a->dvipa);
-	if (err < 0) {
-		log_err("cannot add DVIPA %s to %s: %s",
-		        ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
-		        n->config->interface, strerror(-err));
-		plex_facts_set_held(&n->facts, &before);
-		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
-		return err;
+	for (size_t i = 0; i < count; i++) {
+		if (!v[i])
+			continue;
+		ipaddr_format_prefix(&v[i]->dvipa, v[i]->prefix_len, text, sizeof(text));
+		err = kernel_add(n, &v[i]->dvipa);
+		if (err < 0) {
+			log_err("cannot add DVIPA %s to %s: %s", text, n->config->interface,
+			        strerror(-err));
+			plex_facts_set_held(&n->facts, &before[i]);
+			failed = true;
+			continue;
+		}
+		log_info("DVIPA %s activated on %s", text, n->config->interface);
+		garp_start(n, &v[i]->dvipa);
+		done++;
 	}
-	log_info("DVIPA %s activated on %s",
-	         ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
-	         n->config->interface);
-	garp_start(n, &a->dvipa);
-	return 0;
+	if (failed)
+		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+	free(before);
+	return done;
 }
 
 /* ---- DVIPAs an earlier run left ---- */
@@ -390,7 +407,8 @@ static bool adopted_confirm(struct node *n)
 static void reconcile(struct node *n, bool announce)
 {
 	struct plex_action *actions = NULL;
-	size_t count = 0;
+	const struct plex_action **adds = NULL;
+	size_t count = 0, n_adds = 0;
 	char text[IPADDR_PREFIX_STRLEN];
 	uint64_t now = loop_now_ms(), await_until = 0, until;
 	int err;
@@ -400,6 +418,11 @@ static void reconcile(struct node *n, bool announce)
 	err = plex_actions(n->plex, &n->facts, &actions, &count);
 	if (err < 0) {
 		log_err("plex: cannot compute actions: %s", strerror(-err));
+		return;
+	}
+	if (count && !(adds = calloc(count, sizeof(*adds)))) {
+		log_err("plex: cannot carry out actions: out of memory");
+		free(actions);
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -418,10 +441,7 @@ static void reconcile(struct node *n, bool announce)
 					await_until = until;
 				continue;
 			}
-			err = activate(n, a);
-			if (err < 0)
-				continue;
-			announce = true;
+			adds[n_adds++] = a;
 			continue;
 		case PLEX_ACTION_REMOVE:
 			/* An unsettled view does not know yet that this node
@@ -454,6 +474,9 @@ static void reconcile(struct node *n, bool announce)
 		}
 		announce = true;
 	}
+	if (n_adds && activate(n, adds, n_adds))
+		announce = true;
+	free(adds);
 	free(actions);
 	if (view_settled(n)) {
 		announce |= adopted_confirm(n);
@@ -1026,7 +1049,7 @@ static void count_conns(struct node *n)
 
 		if (h.state != PLEX_HELD_ACTIVE || conncount_cached(n->conncount, &h.dvipa, &count) < 0)
 			continue;
-		show_conns_set(&n->conns, &h.dvipa, count);
+		show_conns_append(&n->conns, &h.dvipa, count);
 		if ((h.conns == 0) != (count == 0)) {
 			h.conns = count;
 			plex_facts_set_held(&n->facts, &h);
