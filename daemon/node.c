@@ -309,8 +309,8 @@ static size_t activate(struct node *n, const struct plex_action **v, size_t coun
 	for (size_t i = 0; i < count; i++) {
 		const struct plex_held *h = plex_facts_find_held(&n->facts, &v[i]->dvipa);
 
-		before[i] = h ? *h
-		              : (struct plex_held){.dvipa = v[i]->dvipa, .state = PLEX_HELD_CLAIMED};
+		before[i] =
+		    h ? *h : (struct plex_held){.dvipa = v[i]->dvipa, .state = PLEX_HELD_CLAIMED};
 		err = plex_facts_apply_action(&n->facts, v[i], wall_ms());
 		if (err < 0) {
 			log_err("plex: cannot apply action %s: %s", plex_action_name(v[i]->type),
@@ -1047,7 +1047,8 @@ static void count_conns(struct node *n)
 		struct plex_held h = n->facts.held[i];
 		uint32_t count = 0;
 
-		if (h.state != PLEX_HELD_ACTIVE || conncount_cached(n->conncount, &h.dvipa, &count) < 0)
+		if (h.state != PLEX_HELD_ACTIVE ||
+		    conncount_cached(n->conncount, &h.dvipa, &count) < 0)
 			continue;
 		show_conns_append(&n->conns, &h.dvipa, count);
 		if ((h.conns == 0) != (count == 0)) {

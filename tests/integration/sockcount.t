@@ -123,11 +123,14 @@ connect $B $V4
 is "$(settles a 4 $V4 6)" 6 "A: three IPv4 connections, both ends: 6"
 is "$(settles b 5 $V4 2)" 2 "B: its one connection only: 2"
 is "$(ask a 4 diag $V4)" 6 "A: sock_diag counts the same"
+is "$(ask a 4 cached $V4)" 6 "A: a refreshed snapshot says the same"
+is "$(ask a 4 cached $V6)" 0 "A: the snapshot has no IPv6 connection"
 is "$(ask b 5 diag $V4)" 2 "B: sock_diag counts the same"
 
 connect $A $V6; A6=$LAST
 is "$(settles a 4 $V6 2)" 2 "A: one IPv6 connection: 2"
 is "$(ask a 4 conns $V4)" 6 "A: IPv4 count unchanged by it"
+is "$(ask a 4 cached $V6)" 2 "A: the snapshot follows the change"
 is "$(ask b 5 conns $V6)" 0 "B: no IPv6 connection there"
 
 # Closing: TIME_WAIT is not counted.
