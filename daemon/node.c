@@ -294,8 +294,9 @@ static void log_transitions(struct node *n)
  * data plane for all of them: one per DVIPA made a takeover of many DVIPAs
  * quadratic. A DVIPA whose kernel add fails stays claimed and the next tick
  * tries again. Returns how many were activated. */
-static size_t activate(struct node *n, const struct plex_action **v, size_t count)
+static size_t activate(struct node *n, const struct plex_action *v, size_t count)
 {
+	/* Each DVIPA's state before, to go back to when its add fails. */
 	struct plex_held *before = calloc(count ? count : 1, sizeof(*before));
 	char text[IPADDR_PREFIX_STRLEN];
 	size_t done = 0;
@@ -307,23 +308,24 @@ static size_t activate(struct node *n, const struct plex_action **v, size_t coun
 		return 0;
 	}
 	for (size_t i = 0; i < count; i++) {
-		const struct plex_held *h = plex_facts_find_held(&n->facts, &v[i]->dvipa);
+		const struct plex_held *h = plex_facts_find_held(&n->facts, &v[i].dvipa);
 
 		before[i] =
-		    h ? *h : (struct plex_held){.dvipa = v[i]->dvipa, .state = PLEX_HELD_CLAIMED};
-		err = plex_facts_apply_action(&n->facts, v[i], wall_ms());
+		    h ? *h : (struct plex_held){.dvipa = v[i].dvipa, .state = PLEX_HELD_CLAIMED};
+		err = plex_facts_apply_action(&n->facts, &v[i], wall_ms());
 		if (err < 0) {
-			log_err("plex: cannot apply action %s: %s", plex_action_name(v[i]->type),
+			log_err("plex: cannot apply action %s: %s", plex_action_name(v[i].type),
 			        strerror(-err));
-			v[i] = NULL;
+			/* Skipped below (family 0): nothing to undo. */
+			before[i].dvipa.family = 0;
 		}
 	}
 	distributor_update_dp(n->dist, n->plex, &n->facts, loop_now_ms());
 	for (size_t i = 0; i < count; i++) {
-		if (!v[i])
+		if (!before[i].dvipa.family)
 			continue;
-		ipaddr_format_prefix(&v[i]->dvipa, v[i]->prefix_len, text, sizeof(text));
-		err = kernel_add(n, &v[i]->dvipa);
+		ipaddr_format_prefix(&v[i].dvipa, v[i].prefix_len, text, sizeof(text));
+		err = kernel_add(n, &v[i].dvipa);
 		if (err < 0) {
 			log_err("cannot add DVIPA %s to %s: %s", text, n->config->interface,
 			        strerror(-err));
@@ -332,7 +334,7 @@ static size_t activate(struct node *n, const struct plex_action **v, size_t coun
 			continue;
 		}
 		log_info("DVIPA %s activated on %s", text, n->config->interface);
-		garp_start(n, &v[i]->dvipa);
+		garp_start(n, &v[i].dvipa);
 		done++;
 	}
 	if (failed)
@@ -407,7 +409,7 @@ static bool adopted_confirm(struct node *n)
 static void reconcile(struct node *n, bool announce)
 {
 	struct plex_action *actions = NULL;
-	const struct plex_action **adds = NULL;
+	struct plex_action *adds = NULL;
 	size_t count = 0, n_adds = 0;
 	char text[IPADDR_PREFIX_STRLEN];
 	uint64_t now = loop_now_ms(), await_until = 0, until;
@@ -441,7 +443,7 @@ static void reconcile(struct node *n, bool announce)
 					await_until = until;
 				continue;
 			}
-			adds[n_adds++] = a;
+			adds[n_adds++] = *a;
 			continue;
 		case PLEX_ACTION_REMOVE:
 			/* An unsettled view does not know yet that this node
