@@ -193,7 +193,8 @@ int sockcount_refresh(struct sockcount *s)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		snap[i] = (struct sockcount_entry){s->keys[i], s->values[i]};
-	qsort(snap, n, sizeof(*snap), sockcount_entry_cmp);
+	if (n)
+		qsort(snap, n, sizeof(*snap), sockcount_entry_cmp);
 	free(s->snap);
 	s->snap = snap;
 	s->n_snap = n;
