@@ -146,13 +146,14 @@ deb: all
 
 LINT_SRC = $(CORE_SRC) $(DAEMON_SRC) $(CTL_SRC) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard */*.h tests/unit/*.h)
 
-TIDY_SRC = $(filter-out dataplane/dataplane.c,$(filter %.c,$(LINT_SRC)))
+TIDY_SKEL_SRC = dataplane/dataplane.c dataplane/sockcount.c
+TIDY_SRC = $(filter-out $(TIDY_SKEL_SRC),$(filter %.c,$(LINT_SRC)))
 
 lint: $(BPF_SKEL)
 	clang-format --dry-run --Werror $(LINT_SRC)
 	clang-tidy --quiet $(TIDY_SRC) -- $(CPPFLAGS) -std=gnu11
 	@# The skeleton that bpftool generates leaks on an error path of its own.
-	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc dataplane/dataplane.c -- $(CPPFLAGS) -std=gnu11
+	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc $(TIDY_SKEL_SRC) -- $(CPPFLAGS) -std=gnu11
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -I. $(filter %.c,$(LINT_SRC))
 
@@ -201,7 +202,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp
 	@mv $@.tmp $@
 
-$(call obj,obj,dataplane/dataplane.c): $(BPF_SKEL)
+$(call obj,obj,$(filter dataplane/%,$(DAEMON_SRC))): $(BPF_SKEL)
 .SECONDARY: $(BPF_OBJ)
 
 $(B)/liblayers.a: $(call obj,obj,$(LAYER_SRC))

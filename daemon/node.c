@@ -24,6 +24,7 @@
 #include "fabric/fabric.h"
 #include "net/addr.h"
 #include "net/announce.h"
+#include "daemon/conncount.h"
 #include "net/diag.h"
 
 #define GROUP "dvipa"
@@ -79,6 +80,7 @@ struct node {
 	struct addr_handle *addr;
 	struct announce *announce;
 	struct diag_handle *diag;
+	struct conncount *conncount;
 	struct distributor *dist;
 	struct takeover *takeover;
 
@@ -165,15 +167,20 @@ static const char *node_name(const struct node *n, uint32_t id, char *buf, size_
  * route and source address selection (docs/net.md). An IPv6 DVIPA is added
  * deprecated (preferred lifetime 0) so that the node's own connections do not
  * start from an address that may move; it still accepts connections. */
-static int kernel_add(struct node *n, const struct ipaddr *a)
+static struct addr_spec kernel_spec(const struct node *n, const struct ipaddr *a)
 {
-	struct addr_spec s = {
+	return (struct addr_spec){
 	    .ifindex = n->ifindex,
 	    .addr = *a,
 	    .prefix_len = (uint8_t)ipaddr_max_prefix(a),
 	    .valid_lft = ADDR_LIFETIME_S,
 	    .preferred_lft = a->family == IPADDR_V6 ? 0 : ADDR_LIFETIME_S,
 	};
+}
+
+static int kernel_add(struct node *n, const struct ipaddr *a)
+{
+	struct addr_spec s = kernel_spec(n, a);
 
 	return addr_add(n->addr, &s);
 }
@@ -321,41 +328,60 @@ static void log_transitions(struct node *n)
 	}
 }
 
-/* PLEX_ACTION_ADD. The data plane first: its services (and the flows
- * reported for them) are in place before the DVIPA is on INTERFACE and
- * announced, or this node's stack would answer the first packets of
- * connections it does not have with resets. On failure the DVIPA stays
- * claimed and the next tick tries again. */
-static int activate(struct node *n, const struct plex_action *a)
+/* PLEX_ACTION_ADDs v[0..count), together. The data plane first: its
+ * services (and the flows reported for them) are in place before a DVIPA is
+ * on INTERFACE and announced, or this node's stack would answer the first
+ * packets of connections it does not have with resets. One update of the
+ * data plane for all of them: one per DVIPA made a takeover of many DVIPAs
+ * quadratic. A DVIPA whose kernel add fails stays claimed and the next tick
+ * tries again. Returns how many were activated. */
+static size_t activate(struct node *n, const struct plex_action *v, size_t count)
 {
-	const struct plex_held *h = plex_facts_find_held(&n->facts, &a->dvipa);
-	struct plex_held before = {.dvipa = a->dvipa, .state = PLEX_HELD_CLAIMED};
+	/* Each DVIPA's state before, to go back to when its add fails. */
+	struct plex_held *before = calloc(count ? count : 1, sizeof(*before));
 	char text[IPADDR_PREFIX_STRLEN];
+	size_t done = 0;
+	bool failed = false;
 	int err;
 
-	if (h)
-		before = *h;
-	err = plex_facts_apply_action(&n->facts, a, wall_ms());
-	if (err < 0) {
-		log_err("plex: cannot apply action %s: %s", plex_action_name(a->type),
-		        strerror(-err));
-		return err;
+	if (!before) {
+		log_err("plex: cannot activate DVIPAs: out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct plex_held *h = plex_facts_find_held(&n->facts, &v[i].dvipa);
+
+		before[i] =
+		    h ? *h : (struct plex_held){.dvipa = v[i].dvipa, .state = PLEX_HELD_CLAIMED};
+		err = plex_facts_apply_action(&n->facts, &v[i], wall_ms());
+		if (err < 0) {
+			log_err("plex: cannot apply action %s: %s", plex_action_name(v[i].type),
+			        strerror(-err));
+			/* Skipped below (family 0): nothing to undo. */
+			before[i].dvipa.family = 0;
+		}
 	}
 	distributor_update_dp(n->dist, n->plex, &n->facts, loop_now_ms());
-	err = kernel_add(n, &a->dvipa);
-	if (err < 0) {
-		log_err("cannot add DVIPA %s to %s: %s",
-		        ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
-		        n->config->interface, strerror(-err));
-		plex_facts_set_held(&n->facts, &before);
-		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
-		return err;
+	for (size_t i = 0; i < count; i++) {
+		if (!before[i].dvipa.family)
+			continue;
+		ipaddr_format_prefix(&v[i].dvipa, v[i].prefix_len, text, sizeof(text));
+		err = kernel_add(n, &v[i].dvipa);
+		if (err < 0) {
+			log_err("cannot add DVIPA %s to %s: %s", text, n->config->interface,
+			        strerror(-err));
+			plex_facts_set_held(&n->facts, &before[i]);
+			failed = true;
+			continue;
+		}
+		log_info("DVIPA %s activated on %s", text, n->config->interface);
+		garp_start(n, &v[i].dvipa);
+		done++;
 	}
-	log_info("DVIPA %s activated on %s",
-	         ipaddr_format_prefix(&a->dvipa, a->prefix_len, text, sizeof(text)),
-	         n->config->interface);
-	garp_start(n, &a->dvipa);
-	return 0;
+	if (failed)
+		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+	free(before);
+	return done;
 }
 
 /* ---- DVIPAs an earlier run left ---- */
@@ -424,7 +450,8 @@ static bool adopted_confirm(struct node *n)
 static void reconcile(struct node *n, bool announce)
 {
 	struct plex_action *actions = NULL;
-	size_t count = 0;
+	struct plex_action *adds = NULL;
+	size_t count = 0, n_adds = 0;
 	char text[IPADDR_PREFIX_STRLEN];
 	uint64_t now = loop_now_ms(), await_until = 0, until;
 	int err;
@@ -435,6 +462,11 @@ static void reconcile(struct node *n, bool announce)
 	err = plex_actions(n->plex, &n->facts, &actions, &count);
 	if (err < 0) {
 		log_err("plex: cannot compute actions: %s", strerror(-err));
+		return;
+	}
+	if (count && !(adds = calloc(count, sizeof(*adds)))) {
+		log_err("plex: cannot carry out actions: out of memory");
+		free(actions);
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -453,10 +485,7 @@ static void reconcile(struct node *n, bool announce)
 					await_until = until;
 				continue;
 			}
-			err = activate(n, a);
-			if (err < 0)
-				continue;
-			announce = true;
+			adds[n_adds++] = *a;
 			continue;
 		case PLEX_ACTION_REMOVE:
 			/* An unsettled view does not know yet that this node
@@ -489,6 +518,9 @@ static void reconcile(struct node *n, bool announce)
 		}
 		announce = true;
 	}
+	if (n_adds && activate(n, adds, n_adds))
+		announce = true;
+	free(adds);
 	free(actions);
 	if (view_settled(n)) {
 		announce |= adopted_confirm(n);
@@ -1022,22 +1054,33 @@ static int adopt_leftovers(struct node *n)
 	return 0;
 }
 
+/* Every held DVIPA's lifetime starts again: one batch of requests, not a
+ * round trip (and a notification back) per DVIPA. */
 static void refresh_held(struct node *n)
 {
-	char text[IPADDR_STRLEN];
+	struct addr_spec *v = calloc(n->facts.n_held ? n->facts.n_held : 1, sizeof(*v));
+	size_t count = 0, failed;
+	int err;
 
+	if (!v) {
+		log_err("cannot refresh DVIPAs on %s: out of memory", n->config->interface);
+		return;
+	}
 	for (size_t i = 0; i < n->facts.n_held; i++) {
 		const struct plex_held *h = &n->facts.held[i];
-		int err;
 
-		if (h->state != PLEX_HELD_ACTIVE || adopted_find(n, &h->dvipa) >= 0)
-			continue;
-		err = kernel_add(n, &h->dvipa);
-		if (err < 0)
-			log_err("cannot refresh DVIPA %s on %s: %s",
-			        ipaddr_format(&h->dvipa, text, sizeof(text)), n->config->interface,
-			        strerror(-err));
+		if (h->state == PLEX_HELD_ACTIVE && adopted_find(n, &h->dvipa) < 0)
+			v[count++] = kernel_spec(n, &h->dvipa);
 	}
+	err = addr_refresh(n->addr, v, count);
+	free(v);
+	if (err < 0)
+		log_err("cannot refresh DVIPAs on %s: %s", n->config->interface, strerror(-err));
+	/* Refusals of the previous round (they come back on the event socket). */
+	failed = addr_refresh_failed(n->addr, &err);
+	if (failed)
+		log_err("cannot refresh %zu DVIPAs on %s: %s", failed, n->config->interface,
+		        strerror(-err));
 }
 
 /* Counts connections on held DVIPAs; announces when a count goes between
@@ -1046,17 +1089,19 @@ static void count_conns(struct node *n)
 {
 	bool changed = false;
 
+	if (conncount_refresh(n->conncount) < 0)
+		return;
 	n->conns.n = 0;
 	for (size_t i = 0; i < n->facts.n_held; i++) {
 		struct plex_held h = n->facts.held[i];
-		size_t count = 0;
+		uint32_t count = 0;
 
 		if (h.state != PLEX_HELD_ACTIVE ||
-		    diag_count_conns(n->diag, &h.dvipa, 0, &count) < 0)
+		    conncount_cached(n->conncount, &h.dvipa, &count) < 0)
 			continue;
-		show_conns_set(&n->conns, &h.dvipa, (uint32_t)count);
+		show_conns_append(&n->conns, &h.dvipa, count);
 		if ((h.conns == 0) != (count == 0)) {
-			h.conns = (uint32_t)count;
+			h.conns = count;
 			plex_facts_set_held(&n->facts, &h);
 			changed = true;
 		}
@@ -1524,9 +1569,11 @@ int node_new(struct loop *l, const struct config *config, const char *socket_pat
 	err = loop_add(l, addr_fd(n->addr), EPOLLIN, addr_ready, n);
 	if (err < 0)
 		goto fail;
-	err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
+	err = conncount_new(n->diag, &n->conncount);
 	if (err == 0)
-		err = takeover_new(n->diag, n->dist, send_message, n, &n->takeover);
+		err = distributor_new(config, n->ifindex, n->addr, n->diag, socket_path, &n->dist);
+	if (err == 0)
+		err = takeover_new(n->diag, n->conncount, n->dist, send_message, n, &n->takeover);
 	if (err < 0)
 		goto fail;
 	n->guard_timer = loop_timer_new(l, on_guard, n);
@@ -1573,6 +1620,7 @@ void node_free(struct node *n)
 		release_all(n);
 	takeover_free(n->takeover);
 	distributor_free(n->dist);
+	conncount_free(n->conncount);
 	if (n->addr)
 		loop_del(n->loop, addr_fd(n->addr));
 	loop_timer_free(n->guard_timer);

@@ -16,6 +16,11 @@ void show_conns_set(struct show_conns *c, const struct ipaddr *a, uint32_t count
 			return;
 		}
 	}
+	show_conns_append(c, a, count);
+}
+
+void show_conns_append(struct show_conns *c, const struct ipaddr *a, uint32_t count)
+{
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
 		struct show_conn *v = realloc(c->v, cap * sizeof(*v));

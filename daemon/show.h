@@ -24,6 +24,9 @@ struct show_conns {
 };
 
 void show_conns_set(struct show_conns *c, const struct ipaddr *a, uint32_t count);
+/* The same for an address not in c yet: no search (a pass over every DVIPA
+ * would be quadratic). */
+void show_conns_append(struct show_conns *c, const struct ipaddr *a, uint32_t count);
 void show_conns_clear(struct show_conns *c);
 
 struct show_ctx {

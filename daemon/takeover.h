@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/plex.h"
+#include "daemon/conncount.h"
 #include "daemon/distributor.h"
 #include "net/diag.h"
 
@@ -22,9 +23,9 @@ struct takeover;
 /* Sends one message to the plex (agreed order); 0 or -errno. */
 typedef int (*takeover_send_fn)(void *data, const void *msg, size_t len);
 
-/* diag and dist stay the caller's. 0 or -ENOMEM. */
-int takeover_new(struct diag_handle *diag, struct distributor *dist, takeover_send_fn send,
-                 void *send_data, struct takeover **ret);
+/* diag, conncount and dist stay the caller's. 0 or -ENOMEM. */
+int takeover_new(struct diag_handle *diag, struct conncount *conncount, struct distributor *dist,
+                 takeover_send_fn send, void *send_data, struct takeover **ret);
 void takeover_free(struct takeover *t);
 
 /* After a plex input, before this node acts on it: for each owner change

@@ -1,4 +1,4 @@
-/* A small set of addresses: the target DVIPAs this node has put on lo or in
+/* A set of addresses: the target DVIPAs this node has put on lo or in
  * the data plane (daemon/target.c, daemon/distributor.c). */
 #ifndef DVIPA_DAEMON_TARGET_ADDRS_H
 #define DVIPA_DAEMON_TARGET_ADDRS_H
@@ -8,9 +8,9 @@
 
 #include "core/ipaddr.h"
 
-/* A small set of addresses. */
+/* A set of addresses, sorted (ipaddr_cmp); {0} is empty. */
 struct target_addrs {
-	size_t n;
+	size_t n, cap;
 	struct ipaddr *v;
 };
 

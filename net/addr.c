@@ -2,13 +2,16 @@
 #include "net/addr.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <byteswap.h>
 #include <libmnl/libmnl.h>
+#include <linux/filter.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -33,6 +36,12 @@ struct addr_handle {
 	struct nl *req;
 	struct mnl_socket *mon;
 	char buf[NL_BUF_SIZE];
+	char out[NL_BUF_SIZE]; /* addr_refresh()'s requests */
+	uint32_t refresh_seq;
+	/* Refreshes the kernel refused since addr_refresh_failed() last
+	 * said, and the last error. */
+	size_t refresh_failed;
+	int refresh_err;
 };
 
 static int addr_family_to_af(uint8_t family)
@@ -50,6 +59,33 @@ static int addr_family_to_af(uint8_t family)
 static size_t addr_family_len(uint8_t family)
 {
 	return family == IPADDR_V4 ? 4 : 16;
+}
+
+/* The kernel tells every listener of a refresh, the sender's own
+ * notification socket too (it leaves the sender out only when asked to echo,
+ * and then sends it the copy instead). A socket filter drops, on the
+ * notification socket, the RTM_NEWADDR notifications of its own requests
+ * (nlmsg_pid is the requester's port): addr_refresh() then costs no wake-up
+ * per address. Classic BPF loads in network byte order, netlink is in host
+ * order: the constants are swapped (x86 and other little-endian hosts). */
+static int addr_filter_own(int fd, uint32_t portid)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t pid = bswap_32(portid), type = bswap_16(RTM_NEWADDR);
+#else
+	uint32_t pid = portid, type = RTM_NEWADDR;
+#endif
+	struct sock_filter code[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pid, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, type, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
 struct addr_handle *addr_open(void)
@@ -84,6 +120,9 @@ struct addr_handle *addr_open(void)
 		}
 	}
 	fd = mnl_socket_get_fd(h->mon);
+	r = addr_filter_own(fd, mnl_socket_get_portid(h->mon));
+	if (r < 0)
+		goto out;
 	/* FORCE goes past rmem_max (we are root); plain SO_RCVBUF is the
 	 * fallback that still gets rmem_max. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
@@ -146,22 +185,17 @@ static struct nlmsghdr *addr_msg(char *buf, uint16_t type, uint16_t flags, int i
 	return nlh;
 }
 
-int addr_add(struct addr_handle *h, const struct addr_spec *s)
+/* Builds the RTM_NEWADDR that adds or refreshes s at buf. */
+static struct nlmsghdr *addr_add_msg(char *buf, const struct addr_spec *s)
 {
-	char buf[256];
 	struct nlmsghdr *nlh;
 	struct ifa_cacheinfo ci = {0};
 	uint32_t flags = 0;
-	int r;
 
-	r = addr_spec_check(s);
-	if (r < 0)
-		return r;
 	if (!(s->flags & ADDR_F_PREFIX_ROUTE))
 		flags |= IFA_F_NOPREFIXROUTE;
 	if (s->addr.family == IPADDR_V6)
 		flags |= IFA_F_NODAD;
-	memset(buf, 0, sizeof(buf));
 	nlh = addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, s->ifindex, &s->addr,
 	               s->prefix_len, flags);
 	/* ifa_flags is 8 bits wide; NOPREFIXROUTE only fits in IFA_FLAGS. */
@@ -169,7 +203,63 @@ int addr_add(struct addr_handle *h, const struct addr_spec *s)
 	ci.ifa_valid = s->valid_lft;
 	ci.ifa_prefered = s->preferred_lft;
 	mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(ci), &ci);
-	return nl_request(h->req, nlh, NULL, NULL);
+	return nlh;
+}
+
+int addr_add(struct addr_handle *h, const struct addr_spec *s)
+{
+	char buf[256];
+	int r;
+
+	r = addr_spec_check(s);
+	if (r < 0)
+		return r;
+	memset(buf, 0, sizeof(buf));
+	return nl_request(h->req, addr_add_msg(buf, s), NULL, NULL);
+}
+
+/* Room one refresh request takes at most. */
+#define ADDR_REFRESH_MSG_MAX 128
+
+int addr_refresh(struct addr_handle *h, const struct addr_spec *v, size_t n)
+{
+	int fd = mnl_socket_get_fd(h->mon);
+	size_t used = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		struct nlmsghdr *nlh;
+		int r;
+
+		/* Full, or the end: one datagram; the kernel handles each
+		 * request before sendto() returns. */
+		if (used && (i == n || used + ADDR_REFRESH_MSG_MAX > sizeof(h->out))) {
+			if (send(fd, h->out, used, 0) < 0)
+				return -errno;
+			used = 0;
+		}
+		if (i == n)
+			break;
+		r = addr_spec_check(&v[i]);
+		if (r < 0)
+			return r;
+		memset(h->out + used, 0, ADDR_REFRESH_MSG_MAX);
+		nlh = addr_add_msg(h->out + used, &v[i]);
+		/* No NLM_F_ACK: only a refusal answers, as an NLMSG_ERROR
+		 * that addr_read_events() counts. */
+		nlh->nlmsg_flags |= NLM_F_REQUEST;
+		nlh->nlmsg_seq = ++h->refresh_seq;
+		used += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	return 0;
+}
+
+size_t addr_refresh_failed(struct addr_handle *h, int *ret_err)
+{
+	size_t n = h->refresh_failed;
+
+	*ret_err = h->refresh_err;
+	h->refresh_failed = 0;
+	return n;
 }
 
 int addr_del(struct addr_handle *h, int ifindex, const struct ipaddr *addr, uint8_t prefix_len)
@@ -469,6 +559,16 @@ int addr_read_events(struct addr_handle *h, addr_event_fn fn, void *arg)
 		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			struct addr_event ev;
 
+			/* A refusal of one of addr_refresh()'s requests. */
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*e) && e->error) {
+					h->refresh_failed++;
+					h->refresh_err = e->error;
+				}
+				continue;
+			}
 			/* A malformed notification is dropped, not fatal: the
 			 * next full listing corrects whatever it said. */
 			if (addr_event_parse(nlh, &ev) == 0)

@@ -98,6 +98,17 @@ int addr_fd(const struct addr_handle *h);
  * given; flags of an existing address are not changed). Returns 0 or -errno
  * (-EINVAL for a bad spec, -ENODEV for an unknown ifindex, ...). */
 int addr_add(struct addr_handle *h, const struct addr_spec *s);
+/* addr_add() for each of v[0..n), without waiting for the kernel: the
+ * requests go in as few datagrams as fit, through the notification socket,
+ * whose filter drops the IPv4 notifications that name it as the requester
+ * (IPv6 ones name nobody and still arrive): refreshing many addresses does
+ * not wake the caller once per address. Refusals arrive on the notification
+ * socket; addr_read_events() counts them for addr_refresh_failed(). 0 or
+ * -errno (the ones before an error were sent). */
+int addr_refresh(struct addr_handle *h, const struct addr_spec *v, size_t n);
+/* The refreshes the kernel refused since the last call, and in *ret_err
+ * the last one's -errno. */
+size_t addr_refresh_failed(struct addr_handle *h, int *ret_err);
 /* Remove addr/prefix_len from ifindex. -EADDRNOTAVAIL when it is not there. */
 int addr_del(struct addr_handle *h, int ifindex, const struct ipaddr *addr, uint8_t prefix_len);
 

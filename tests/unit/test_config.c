@@ -861,3 +861,54 @@ TEST(config_random_mutations)
 		config_errors_clear(&e);
 	}
 }
+
+/* bench/scale's profile at its largest: 1,024 DVIPAs (CONFIG_VIPA_MAX), a
+ * quarter of them distributed; one more DVIPA is refused, naming it. */
+static char *config_scale_profile(int n, size_t *ret_len)
+{
+	char *text = malloc((size_t)n * 160 + 64);
+	size_t len = 0;
+
+	if (!text)
+		return NULL;
+	len += (size_t)sprintf(text, "INTERFACE eth0\nVIPADYNAMIC\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len,
+		                       "VIPADEFINE MOVEABLE IMMEDIATE 255.255.0.0 10.1.%d.%d\n",
+		                       i / 250, i % 250 + 1);
+	for (int i = 0; i < n / 4; i++)
+		len += (size_t)sprintf(text + len,
+		                       "VIPADISTRIBUTE DEFINE 10.1.%d.%d PORT 8000 DESTIP ALL\n",
+		                       i / 250, i % 250 + 1);
+	len += (size_t)sprintf(text + len, "ENDVIPADYNAMIC\n");
+	*ret_len = len;
+	return text;
+}
+
+TEST(config_vipa_limit)
+{
+	struct config_errors e = {0};
+	struct config *c = NULL;
+	size_t len = 0;
+	char *text = config_scale_profile(CONFIG_VIPA_MAX, &len);
+
+	CHECK(text);
+	CHECK_INT(config_parse(text, len, &c, &e), 0);
+	CHECK(c != NULL);
+	CHECK_INT(c->n_vipas, CONFIG_VIPA_MAX);
+	CHECK_INT(c->n_dists, CONFIG_VIPA_MAX / 4);
+	config_free(c);
+	c = NULL;
+	free(text);
+
+	text = config_scale_profile(CONFIG_VIPA_MAX + 1, &len);
+	CHECK(text);
+	CHECK_INT(config_parse(text, len, &c, &e), -EINVAL);
+	CHECK(c == NULL);
+	CHECK(e.n >= 1);
+	/* The 1,025th DVIPA, 10.1.4.25, on line 2 + 1,025. */
+	CHECK_STR(e.v[0].word, "10.1.4.25");
+	CHECK_INT(e.v[0].pos.line, CONFIG_VIPA_MAX + 3);
+	config_errors_clear(&e);
+	free(text);
+}
