@@ -305,6 +305,18 @@ static void announce_facts(struct node *n)
 		log_err("cannot announce this node's facts: %s", strerror(-err));
 }
 
+/* The data plane follows the plex, except while DVIPAs an earlier run left
+ * wait for the plex's confirmation: the earlier run's programs forward with
+ * the pinned flow table meanwhile, and loading this run's takes a while (the
+ * verifier, longer on a busy host) during which those DVIPAs could expire.
+ * reconcile() confirms them first, then comes here. */
+static void dist_update(struct node *n)
+{
+	if (n->n_adopted)
+		return;
+	distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+}
+
 /* Logs the owner changes of the last input; their connections go to the
  * new owners before this node acts on it (and, if it gives a DVIPA up,
  * removes it from INTERFACE). */
@@ -313,9 +325,14 @@ static void log_transitions(struct node *n)
 	const struct plex_transition *t;
 	size_t count = plex_transitions(n->plex, &t);
 
-	/* DVIPAs kept for their connections go on lo now. */
-	if (count && takeover_moved(n->takeover, n->plex, &n->facts, t, count, loop_now_ms()))
-		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+	/* DVIPAs kept for their connections go on lo now. Not while DVIPAs an
+	 * earlier run left wait for confirmation: nothing moved (the kernel
+	 * kept them), the owners seen meanwhile come from a view without this
+	 * node's own facts, and taking its own connections over would load
+	 * the data plane before the confirmation (dist_update()). */
+	if (count && !n->n_adopted &&
+	    takeover_moved(n->takeover, n->plex, &n->facts, t, count, loop_now_ms()))
+		dist_update(n);
 	for (size_t i = 0; i < count; i++) {
 		char a[IPADDR_STRLEN], from[PLEX_NAME_MAX + 16], to[PLEX_NAME_MAX + 16];
 
@@ -379,7 +396,7 @@ static size_t activate(struct node *n, const struct plex_action *v, size_t count
 		done++;
 	}
 	if (failed)
-		distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+		dist_update(n);
 	free(before);
 	return done;
 }
@@ -458,6 +475,10 @@ static void reconcile(struct node *n, bool announce)
 
 	if (!n->plex)
 		return;
+	/* First, before anything that may take long (a data plane to load):
+	 * DVIPAs an earlier run left expire by themselves meanwhile. */
+	if (view_settled(n))
+		announce |= adopted_confirm(n);
 	takeover_retry(n->takeover, n->plex, &n->facts, now);
 	err = plex_actions(n->plex, &n->facts, &actions, &count);
 	if (err < 0) {
@@ -522,23 +543,17 @@ static void reconcile(struct node *n, bool announce)
 		announce = true;
 	free(adds);
 	free(actions);
-	if (view_settled(n)) {
-		announce |= adopted_confirm(n);
-		if (!n->settled) {
-			n->settled = true;
-			distributor_settle(n->dist);
-		}
-	}
 	if (await_until)
 		loop_timer_arm(n->await_timer, await_until - now, 0);
 	if (announce)
 		announce_facts(n);
-	/* The earlier run's programs forward with the pinned flow table
-	 * meanwhile; loading this run's takes a while, after the DVIPAs it
-	 * left are confirmed (and refreshed). */
-	if (n->n_adopted && !view_settled(n))
-		return;
-	distributor_update(n->dist, n->plex, &n->facts, loop_now_ms());
+	dist_update(n);
+	/* After the update: a node with a part in distribution has loaded
+	 * its data plane with the earlier run's flow table by now. */
+	if (view_settled(n) && !n->settled) {
+		n->settled = true;
+		distributor_settle(n->dist);
+	}
 }
 
 /* Removes every DVIPA this node holds from the kernel (no corosync, no
@@ -1137,7 +1152,7 @@ void node_tick(struct node *n, uint64_t now_ms)
 		 * distributor sending everything to the others meanwhile. */
 		if (distributor_tick(n->dist, n->plex, &n->facts, now_ms)) {
 			announce_facts(n);
-			distributor_update(n->dist, n->plex, &n->facts, now_ms);
+			dist_update(n);
 		}
 	}
 	/* Claimed DVIPAs whose kernel add failed, and anything else pending. */

@@ -79,7 +79,7 @@ else
 fi
 
 # --- make deb ---------------------------------------------------------------
-deb=$(make -s deb | tail -n 1)
+deb=$(make -s --no-print-directory deb | tail -n 1)
 ok "make deb builds $deb" test -s "$deb"
 is "$(dpkg-deb -f "$deb" Package)" dvipa "the package is called dvipa"
 is "$(dpkg-deb -f "$deb" Version)" "$version" "its version is VERSION's"

@@ -199,6 +199,16 @@ ok "and no timestamps of dvipad's own" test -z "$(grep -E '^6 [0-9]{2}:[0-9]{2}:
 ok "ExecReload sends SIGHUP to the main process" \
 	sh -c "nsenter -t $pid1 -a -r -w systemctl show -P ExecReload dvipad.service | grep -q 'kill -HUP \\\$MAINPID'"
 
+# A crash: systemd starts dvipad again at once (Restart=on-failure,
+# RestartSec=200ms), soon enough to keep the DVIPA the dead run left.
+main=$(prop MainPID)
+in_ct kill -9 "$main"
+restarted() { [ "$(prop NRestarts)" = 1 ] && [ "$(prop MainPID)" != "$main" ] && active; }
+ok "systemd restarts a dvipad killed with SIGKILL" poll 10 restarted
+kept() { in_ct journalctl --no-pager -u dvipad.service | grep -q "DVIPA $DVIPA: kept from the earlier run"; }
+ok "and the new dvipad keeps the DVIPA the dead one left" poll 10 kept
+ok "which stays on eth0" sh -c "nsenter -t $pid1 -n ip -o addr show eth0 | grep -q ' $DVIPA/'"
+
 in_ct systemctl stop dvipad.service corosync.service
 is "$(prop ActiveState)" inactive "systemctl stop stops dvipad"
 ok "which gave its DVIPA up" sh -c "! nsenter -t $pid1 -n ip -o addr show eth0 | grep -q ' $DVIPA/'"
