@@ -247,6 +247,10 @@ static void client_answer(struct client *c)
 		if (asprintf(&body, "malformed request: %s", strerror(-status)) < 0)
 			body = NULL;
 	} else if (c->req.cmd == CONTROL_MONITOR) {
+		/* The handler takes its snapshot first: what changes after
+		 * the answer is this monitor's to see. */
+		s->fn(s->data, &c->req, &body);
+		free(body);
 		client_subscribe(c);
 		return;
 	} else {

@@ -147,9 +147,8 @@ out:
 	return err;
 }
 
-static int handle_request(void *data, const struct control_request *req, char **ret_body)
+static int answer_request(struct dvipad *d, const struct control_request *req, char **ret_body)
 {
-	struct dvipad *d = data;
 	bool json = req->flags & CONTROL_F_JSON;
 	struct ipaddr addr;
 
@@ -189,12 +188,29 @@ static int handle_request(void *data, const struct control_request *req, char **
 		return reload(d, ret_body);
 	case CONTROL_SHOW_VERSION:
 		return answer_text(version_render(json), ret_body);
+	case CONTROL_MONITOR:
+		/* The statuses as they are now are the starting point: a
+		 * change from here on is this monitor's to see. */
+		node_watch_statuses(d->node, true);
+		return 0;
 	default:
 		if (asprintf(ret_body, "'%s' is not supported by this dvipad",
 		             control_cmd_name(req->cmd)) < 0)
 			*ret_body = NULL;
 		return -EOPNOTSUPP;
 	}
+}
+
+static int handle_request(void *data, const struct control_request *req, char **ret_body)
+{
+	struct dvipad *d = data;
+	int err = answer_request(d, req, ret_body);
+
+	/* An operator's command (leave, join, deactivate...) changes
+	 * statuses at once, maybe only for a moment. */
+	if (control_server_monitors(d->control))
+		node_status_events(d->node);
+	return err;
 }
 
 static void on_signal(int fd, uint32_t events, void *data)
@@ -224,13 +240,10 @@ static void on_tick(struct loop_timer *t, void *data)
 	(void)t;
 	control_server_tick(d->control, now);
 	metrics_http_tick(d->metrics, now);
-	node_tick(d->node, now);
 	/* Status changes are looked for only while somebody watches: it
 	 * derives the whole plex view. */
-	if (control_server_monitors(d->control))
-		node_status_events(d->node);
-	else
-		events_statuses_reset(node_events(d->node));
+	node_watch_statuses(d->node, control_server_monitors(d->control) > 0);
+	node_tick(d->node, now);
 }
 
 static void on_event(void *data, const struct event *e)

@@ -125,6 +125,7 @@ struct node {
 	 * facts) but not refreshed until a quorate view confirms them. */
 	struct ipaddr *adopted;
 	size_t n_adopted, cap_adopted;
+	bool watch_statuses; /* node_watch_statuses() */
 	/* Connection counts of held DVIPAs, for displays (facts carry only
 	 * changes between zero and non-zero). */
 	struct show_conns conns;
@@ -554,6 +555,8 @@ static void reconcile(struct node *n, bool announce)
 		n->settled = true;
 		distributor_settle(n->dist);
 	}
+	if (n->watch_statuses)
+		node_status_events(n);
 }
 
 /* Removes every DVIPA this node holds from the kernel (no corosync, no
@@ -1399,6 +1402,15 @@ void node_status_events(struct node *n)
 		free(rows);
 	}
 	show_conns_clear(&kept);
+}
+
+void node_watch_statuses(struct node *n, bool on)
+{
+	if (on && !n->watch_statuses)
+		node_status_events(n);
+	if (!on)
+		events_statuses_reset(n->events);
+	n->watch_statuses = on;
 }
 
 struct events *node_events(struct node *n)

@@ -60,6 +60,11 @@ struct events *node_events(struct node *n);
 /* Compares this node's DVIPA statuses with those of the last call and
  * reports the changes as events (daemon/events.h). */
 void node_status_events(struct node *n);
+/* While on (somebody watches), every change the node acts on (a message, a
+ * membership change, a tick) ends with node_status_events(): a status that
+ * lasts less than a tick is reported too. Off: the comparison starts anew
+ * when it is turned on. */
+void node_watch_statuses(struct node *n, bool on);
 /* The Prometheus text of this node (daemon/metrics.h): malloc'd, NULL and
  * errno on failure. */
 char *node_metrics(struct node *n);
