@@ -213,6 +213,12 @@ close_client quiesce
 is "$(cat "$PLEX_DIR/quiesce.out")" "one
 two" "the connection carried exactly what was sent"
 ok "once it ended, n1 shows $A DEACTIVATED" plex_poll 5 status_is 1 $A DEACTIVATED
+if [ "$TAP_LAST_OK" != 1 ]; then
+	note "n1 shows $A $(status_on 1 $A); its sockets on port 7001:
+$(plex_run 1 ss -tanoi "( sport = :7001 or dport = :7001 )" 2>&1)
+n2's data plane:
+$(plex_run 2 dvipactl show counters 2>&1)"
+fi
 out=$(plex_run 1 dvipactl deactivate $A 2>&1) && rc=0 || rc=$?
 ok "deactivating twice is refused" test "$rc" = 1 -a -n "$(printf '%s' "$out" | grep already)"
 out=$(plex_run 1 dvipactl deactivate 10.9.9.9 2>&1) && rc=0 || rc=$?
