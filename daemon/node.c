@@ -474,8 +474,12 @@ static void reconcile(struct node *n, bool announce)
 	uint64_t now = loop_now_ms(), await_until = 0, until;
 	int err;
 
-	if (!n->plex)
+	if (!n->plex) {
+		/* Out of the plex: statuses change too (to INACTIVE). */
+		if (n->watch_statuses)
+			node_status_events(n);
 		return;
+	}
 	/* First, before anything that may take long (a data plane to load):
 	 * DVIPAs an earlier run left expire by themselves meanwhile. */
 	if (view_settled(n))
