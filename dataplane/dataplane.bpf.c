@@ -568,7 +568,7 @@ pick:
 		/* Handed over: new connections are the new owner's, and the
 		 * client sends its SYN again once it found it. */
 		if (svc->flags & DP_SERVICE_HOLD_UNKNOWN) {
-			count(DP_CNT_HELD_UNKNOWN);
+			count(DP_CNT_HELD_SYN);
 			return TC_ACT_SHOT;
 		}
 		/* Else a new connection is this node's own. */

@@ -244,6 +244,8 @@ _Static_assert(sizeof(struct dp_port_block_key) == 20, "dp_port_block_key layout
 	X(NOT_FOR_US, "not_for_us", "TCP frame to another MAC or a group address, to the stack")   \
 	X(HELD_UNKNOWN, "held_unknown",                                                            \
 	  "non-SYN of an unknown connection while the flow table is rebuilt, dropped")             \
+	X(HELD_SYN, "held_syn",                                                                    \
+	  "SYN reaching a handed-over service (the new owner's to take), dropped")                 \
 	X(MOVING_HIT, "moving_hit", "packet of a connection that an earlier holder keeps (MOVING)")
 
 #define DP_COUNTER_ENUM_(name, text, help) DP_CNT_##name,

@@ -470,7 +470,7 @@ static void t_moving(void)
 	CHECK_INT(dp_moving_set(dp, &dvipa, true), 0);
 	run(DP_PROG_INGRESS, &in, &r);
 	CHECK_INT(r.act, TC_ACT_SHOT);
-	CHECK_COUNTERS(&r, DP_CNT_HELD_UNKNOWN, 1);
+	CHECK_COUNTERS(&r, DP_CNT_HELD_SYN, 1);
 	s.flags = TH_ACK;
 	s.payload = 10;
 	frame(&in, &s);
